@@ -1,0 +1,93 @@
+"""Seeds two demo tenants on *.localhost host names with staff in every role. Safe to run twice."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Role, Skill, Team, Tenant, User
+from accounts.services import member_add, officer_create, tenant_create
+
+DEMO_PASSWORD = "demo-password"
+OPERATOR_EMAIL = "operator@bookings.example"
+
+DEMO_TENANTS = [
+    {"name": "Northshire Council", "slug": "northshire", "hosts": ["northshire.localhost"]},
+    {"name": "Southvale Regulatory Agency", "slug": "southvale", "hosts": ["southvale.localhost"]},
+]
+
+OFFICERS = [
+    ("Alex Morgan", ["Food hygiene"], "Environmental Health"),
+    ("Sam Patel", ["Food hygiene", "Health and safety"], "Environmental Health"),
+    ("Jordan Lee", ["Licensing"], "Licensing"),
+    ("Priya Shah", ["Health and safety"], "Environmental Health"),
+]
+
+
+class Command(BaseCommand):
+    help = "Creates the demo tenants, their staff and configuration, unless they already exist."
+
+    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+        for spec in DEMO_TENANTS:
+            with scopes_disabled():
+                exists = Tenant.objects.filter(slug=spec["slug"]).exists()
+            if exists:
+                self.stdout.write(f"{spec['name']}: already seeded")
+                continue
+            self._seed(spec)
+            self.stdout.write(self.style.SUCCESS(f"{spec['name']}: seeded"))
+        self._seed_operator()
+        self._print_logins()
+
+    def _seed_operator(self) -> None:
+        if not User.objects.filter(email=OPERATOR_EMAIL).exists():
+            User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, full_name="Platform operator")
+
+    @transaction.atomic
+    def _seed(self, spec: dict) -> None:
+        tenant = tenant_create(name=spec["name"], slug=spec["slug"], hosts=spec["hosts"])
+        domain = spec["slug"]
+        with scope(tenant=tenant):
+            for role, local in [
+                (Role.ADMINISTRATOR, "admin"),
+                (Role.CUSTOMER_SERVICE, "service"),
+                (Role.MANAGER, "manager"),
+            ]:
+                member_add(
+                    tenant=tenant,
+                    email=f"{local}@{domain}.example",
+                    full_name=f"{role.label} ({spec['name']})",
+                    role=role,
+                    password=DEMO_PASSWORD,
+                )
+            skills = {
+                name: Skill.objects.create(tenant=tenant, name=name)
+                for name in ["Food hygiene", "Health and safety", "Licensing"]
+            }
+            teams = {
+                name: Team.objects.create(tenant=tenant, name=name)
+                for name in ["Environmental Health", "Licensing"]
+            }
+            for index, (name, skill_names, team) in enumerate(OFFICERS, start=1):
+                officer_create(
+                    tenant=tenant,
+                    email=f"officer{index}@{domain}.example",
+                    full_name=name,
+                    skills=[skills[s] for s in skill_names],
+                    team=teams[team],
+                    home_base="Council Offices",
+                    password=DEMO_PASSWORD,
+                )
+            seed_scheduling = getattr(self, "seed_scheduling", None)
+            if seed_scheduling:
+                seed_scheduling(tenant)
+
+    def _print_logins(self) -> None:
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        self.stdout.write(f"  Platform admin: http://localhost:8000/admin/  {OPERATOR_EMAIL}")
+        for spec in DEMO_TENANTS:
+            host = spec["hosts"][0]
+            self.stdout.write(f"  {spec['name']}: http://{host}:8000/  (staff: http://{host}:8000/staff/)")
+            for local in ["admin", "service", "manager", "officer1"]:
+                self.stdout.write(f"    {local}@{spec['slug']}.example")

@@ -1,0 +1,138 @@
+"""Tenant administrators see and change only their own tenant's rows through /admin/."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Domain, Membership, Officer, Role, Skill, Tenant
+from tests.factories import OfficerFactory, SkillFactory, UserFactory
+
+
+def test_tenant_admin_lists_only_own_rows(tenant, other_tenant, client_for, member_of) -> None:
+    SkillFactory(tenant=tenant, name="Food hygiene")
+    SkillFactory(tenant=other_tenant, name="Secret other skill")
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    page = client.get("/admin/accounts/skill/").content.decode()
+    assert "Food hygiene" in page
+    assert "Secret other skill" not in page
+
+
+def test_tenant_admin_cannot_open_or_change_another_tenants_row(
+    tenant, other_tenant, client_for, member_of
+) -> None:
+    theirs = SkillFactory(tenant=other_tenant, name="Theirs")
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    response = client.get(f"/admin/accounts/skill/{theirs.pk}/change/")
+    assert response.status_code == 302  # the admin's "does not exist" redirect, exactly as for a missing id
+    client.post(f"/admin/accounts/skill/{theirs.pk}/change/", {"name": "Hijacked"})
+    client.post(f"/admin/accounts/skill/{theirs.pk}/delete/", {"post": "yes"})
+    with scopes_disabled():
+        theirs.refresh_from_db()
+    assert theirs.name == "Theirs"
+
+
+def test_new_rows_belong_to_the_admins_tenant_and_duplicates_are_friendly(
+    tenant, other_tenant, client_for, member_of
+) -> None:
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    SkillFactory(tenant=other_tenant, name="Gas safety")
+    assert client.post("/admin/accounts/skill/add/", {"name": "Gas safety"}).status_code == 302
+    response = client.post("/admin/accounts/skill/add/", {"name": "Gas safety"})
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    with scope(tenant=tenant):
+        assert Skill.objects.filter(name="Gas safety").count() == 1
+
+
+def test_officer_form_offers_only_own_skills_and_members(tenant, other_tenant, client_for, member_of) -> None:
+    own_skill = SkillFactory(tenant=tenant)
+    their_skill = SkillFactory(tenant=other_tenant)
+    outsider = member_of(other_tenant, Role.OFFICER).user
+    insider = member_of(tenant, Role.OFFICER).user
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    page = client.get("/admin/accounts/officer/add/").content.decode()
+    assert own_skill.name in page and their_skill.name not in page
+    assert insider.email in page or insider.full_name in page
+    assert outsider.full_name not in page
+
+    response = client.post(
+        "/admin/accounts/officer/add/",
+        {"user": outsider.pk, "skills": [their_skill.pk], "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    with scope(tenant=tenant):
+        assert not Officer.objects.exists()
+
+
+def test_admin_adds_a_member_by_email(tenant, client_for, member_of) -> None:
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    response = client.post(
+        "/admin/accounts/membership/add/",
+        {
+            "email": "New.Person@example.org",
+            "full_name": "New Person",
+            "role": Role.OFFICER,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    with scope(tenant=tenant):
+        membership = Membership.objects.get(user__email="new.person@example.org")
+    assert membership.role == Role.OFFICER and membership.tenant == tenant
+
+
+def test_only_administrators_reach_the_tenant_admin(tenant, client_for, member_of) -> None:
+    for role in [Role.OFFICER, Role.CUSTOMER_SERVICE, Role.MANAGER]:
+        response = client_for(tenant, member_of(tenant, role)).get("/admin/accounts/skill/")
+        assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_administrator_of_tenant_a_is_not_admin_on_tenant_b(tenant, other_tenant, client_for) -> None:
+    user = UserFactory()
+    with scopes_disabled():
+        Membership.objects.create(tenant=tenant, user=user, role=Role.ADMINISTRATOR)
+        Membership.objects.create(tenant=other_tenant, user=user, role=Role.OFFICER)
+    assert client_for(tenant, user).get("/admin/").status_code == 200
+    assert client_for(other_tenant, user).get("/admin/").status_code == 302
+
+
+def test_platform_admin_manages_tenants_and_domains(db) -> None:
+    operator = UserFactory(is_superuser=True, is_staff=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+    response = client.post(
+        "/admin/accounts/tenant/add/",
+        {
+            "name": "Eastwick",
+            "slug": "eastwick",
+            "time_zone": "Europe/London",
+            "primary_colour": "#1d70b8",
+            "accent_colour": "#0b0c0c",
+            "is_active": "on",
+            "domain_set-TOTAL_FORMS": "1",
+            "domain_set-INITIAL_FORMS": "0",
+            "domain_set-0-host": "eastwick.localhost",
+            "domain_set-0-is_primary": "on",
+            "membership_set-TOTAL_FORMS": "0",
+            "membership_set-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="eastwick")
+        assert Domain.objects.get(host="eastwick.localhost").tenant == tenant
+    assert Client(HTTP_HOST="eastwick.localhost").get("/").status_code == 200
+
+
+def test_tenant_administrator_cannot_use_the_platform_admin(tenant, member_of) -> None:
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(member_of(tenant, Role.ADMINISTRATOR).user)
+    assert client.get("/admin/accounts/tenant/").status_code == 302
+
+
+def test_officer_factory_keeps_graph_in_one_tenant(tenant) -> None:
+    officer = OfficerFactory(tenant=tenant)
+    with scopes_disabled():
+        assert Membership.objects.get(user=officer.user).tenant == tenant

@@ -1,0 +1,101 @@
+"""A real Celery worker process, a real Redis broker, and a tenant-scoped task round trip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.models import Role
+from accounts.tasks import worker_probe
+from config.celery import enqueue_on_commit
+from tests.factories import MembershipFactory, TenantFactory
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url_for_test_db() -> str:
+    s = connection.settings_dict
+    host = s["HOST"] or "localhost"
+    if host.startswith("/"):
+        return f"postgres://{s['USER']}@:{s['PORT'] or 5432}/{host}/{s['NAME']}"
+    return f"postgres://{s['USER']}:{s['PASSWORD']}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker_queue(transactional_db: None) -> Iterator[str]:
+    """Starts `celery worker` on a queue of its own, so no other worker (say, `make run`'s) takes the task."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_test_db(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield queue
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+@pytest.mark.worker
+def test_worker_runs_a_tenant_scoped_task(worker_queue: str) -> None:
+    tenant = TenantFactory()
+    other = TenantFactory()
+    for role in [Role.ADMINISTRATOR, Role.OFFICER]:
+        MembershipFactory(tenant=tenant, role=role)
+    MembershipFactory(tenant=other)
+
+    result = worker_probe.apply_async(kwargs={"tenant_id": tenant.pk}, queue=worker_queue).get(timeout=30)
+
+    # Two members, not three: the worker counted inside this tenant's scope only.
+    assert result == {"tenant": tenant.slug, "active_members": 2}
+
+
+def test_tenant_task_refuses_to_run_without_a_tenant() -> None:
+    with pytest.raises(TypeError, match="tenant_id"):
+        worker_probe()
+
+
+def test_tasks_are_sent_only_when_the_transaction_commits(
+    db: None, django_capture_on_commit_callbacks
+) -> None:
+    with mock.patch.object(worker_probe, "apply_async") as send:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+            enqueue_on_commit(worker_probe, tenant_id=7)
+        assert not send.called
+        for callback in callbacks:
+            callback()
+    send.assert_called_once_with(kwargs={"tenant_id": 7})

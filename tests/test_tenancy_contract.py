@@ -1,0 +1,120 @@
+"""The tenancy contract, checked over every model and every staff URL so new code cannot skip it."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import models
+from django.urls import URLPattern, URLResolver, get_resolver
+from django_scopes import ScopeError
+
+from accounts.models import Role, Tenant
+from tests.factories import OfficerFactory
+
+PROJECT_APPS = ["accounts", "scheduling", "bookings", "notifications", "integrations", "reporting"]
+# The only models that are not owned by one tenant: the tenant itself and people (one person, many tenants).
+GLOBAL_MODELS = {"accounts.Tenant", "accounts.User"}
+# Uniqueness that is global on purpose: a host name can point at only one tenant.
+GLOBALLY_UNIQUE_FIELDS = {"accounts.Domain.host"}
+
+
+def project_models() -> list[type[models.Model]]:
+    return [
+        model
+        for app in PROJECT_APPS
+        for model in apps.get_app_config(app).get_models()
+        if not model._meta.auto_created
+    ]
+
+
+def tenant_owned_models() -> list[type[models.Model]]:
+    return [m for m in project_models() if m._meta.label not in GLOBAL_MODELS]
+
+
+@pytest.mark.parametrize("model", tenant_owned_models(), ids=lambda m: m._meta.label)
+def test_tenant_owned_model_has_direct_tenant_key(model: type[models.Model]) -> None:
+    field = model._meta.get_field("tenant")
+    assert isinstance(field, models.ForeignKey)
+    assert field.related_model is Tenant
+    assert not field.null, f"{model._meta.label}.tenant must not be nullable"
+
+
+@pytest.mark.parametrize("model", tenant_owned_models(), ids=lambda m: m._meta.label)
+def test_tenant_owned_model_refuses_unscoped_queries(model: type[models.Model]) -> None:
+    with pytest.raises(ScopeError):
+        list(model._default_manager.all())
+    with pytest.raises(ScopeError):
+        model._default_manager.filter(pk=1).exists()
+
+
+@pytest.mark.parametrize("model", tenant_owned_models(), ids=lambda m: m._meta.label)
+def test_tenant_owned_uniqueness_is_tenant_qualified(model: type[models.Model]) -> None:
+    for field in model._meta.local_fields:
+        if field.unique and not field.primary_key and not isinstance(field, models.OneToOneField):
+            assert f"{model._meta.label}.{field.name}" in GLOBALLY_UNIQUE_FIELDS, (
+                f"{model._meta.label}.{field.name} is unique across tenants"
+            )
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
+            assert "tenant" in constraint.fields, f"{constraint.name} does not include tenant"
+
+
+def test_there_are_tenant_owned_models_to_check() -> None:
+    assert len(tenant_owned_models()) >= 5
+
+
+# --- every staff URL, with another tenant's ids -------------------------------------------------------
+
+# How to make an object of each kind that a staff URL names by id. A new URL parameter must be added here,
+# or the test below fails and says so.
+ID_MAKERS = {
+    "officer_id": lambda tenant: OfficerFactory(tenant=tenant).pk,
+}
+
+
+def staff_patterns() -> list[tuple[str, str, list[str]]]:
+    found = []
+
+    def walk(patterns: list, prefix: str, namespace: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                ns = f"{namespace}:{p.namespace}" if namespace and p.namespace else (p.namespace or namespace)
+                walk(p.url_patterns, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern):
+                route = prefix + str(p.pattern)
+                if route.startswith("staff/") and p.pattern.converters:
+                    found.append((f"{namespace}:{p.name}", route, list(p.pattern.converters)))
+
+    walk(get_resolver("config.urls").url_patterns, "", "")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "route", "params"), staff_patterns(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_staff_url_answers_404_for_another_tenants_ids(
+    name: str, route: str, params: list[str], tenant, other_tenant, client_for, member_of
+) -> None:
+    from django.urls import reverse
+
+    missing = [p for p in params if p not in ID_MAKERS]
+    assert not missing, f"{route}: add an id maker for {missing} in ID_MAKERS"
+    own = reverse(name, kwargs={p: ID_MAKERS[p](tenant) for p in params})
+    foreign = reverse(name, kwargs={p: ID_MAKERS[p](other_tenant) for p in params})
+
+    allowed_roles = 0
+    for role in Role:
+        client = client_for(tenant, member_of(tenant, role))
+        own_status = client.get(own).status_code
+        foreign_status = client.get(foreign).status_code
+        assert own_status in (200, 403), f"{role}: {own} answered {own_status}"
+        if own_status == 200:
+            allowed_roles += 1
+            assert foreign_status == 404, f"{role}: {foreign} answered {foreign_status}"
+        else:
+            assert foreign_status in (403, 404)
+    assert allowed_roles, f"no role may use {route}: the check above proved nothing"
+
+
+def test_every_staff_url_with_ids_is_covered() -> None:
+    assert staff_patterns(), "expected staff URLs with ids (officer detail at least)"
