@@ -1,0 +1,1 @@
+"""Availability: pure slot arithmetic (engine, intervals, wallclock) and its database loader."""
