@@ -156,8 +156,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "release-expired-holds": {
-        "task": "scheduling.release_expired_holds",
+    "expire-lapsed-holds": {
+        "task": "bookings.expire_holds_everywhere",
         "schedule": crontab(minute="*"),
     },
 }

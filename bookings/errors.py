@@ -1,0 +1,26 @@
+"""Booking errors: each says what went wrong in words fit for the person who asked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scheduling.errors import SchedulingError
+
+if TYPE_CHECKING:
+    from scheduling.availability.loader import AvailableSlot
+
+
+class BookingError(SchedulingError):
+    """A booking request the service refuses; nothing was changed."""
+
+
+class SlotUnavailable(BookingError):
+    """The time cannot be booked (taken meanwhile, or never free); carries the nearest alternatives."""
+
+    def __init__(self, message: str, alternatives: list[AvailableSlot] | None = None) -> None:
+        super().__init__(message)
+        self.alternatives = alternatives or []
+
+
+class InvalidTransition(BookingError):
+    """The booking's status does not allow this change (cancelling a completed appointment...)."""

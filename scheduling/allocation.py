@@ -1,0 +1,96 @@
+"""Who takes a slot when several officers could: the type's strategy, with a reason a person can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import DurationField, ExpressionWrapper, Max, Sum
+from django.db.models.functions import Lower, Upper
+from django.utils.translation import gettext as _
+
+from accounts.models import Officer
+from scheduling.availability.engine import assign
+from scheduling.availability.loader import AvailableSlot
+from scheduling.models import AllocationStrategy, AppointmentType
+
+
+@dataclass(frozen=True)
+class Allocation:
+    officer_ids: tuple[int, ...]
+    resource_ids: tuple[int, ...]
+    reason: str
+
+
+class NoAllocation(Exception):
+    """The slot's candidates cannot fill every seat (it was taken meanwhile)."""
+
+
+def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocation:
+    """Distinct officers and resources for every seat of `slot`, ordered by the type's strategy."""
+    candidates = sorted({o for seat in slot.officer_seats for o in seat})
+    strategy = appointment_type.allocation_strategy
+    if slot.session_key is not None:
+        order, reason = candidates, _("joins the group session already running then")
+    elif strategy == AllocationStrategy.NAMED_OFFICER:
+        order, reason = candidates, _("the service is always taken by this officer")
+    elif strategy == AllocationStrategy.ROUND_ROBIN:
+        order, reason = _round_robin(appointment_type, candidates)
+    else:
+        order, reason = _least_loaded(appointment_type, candidates, slot.start)
+
+    rank = {officer_id: index for index, officer_id in enumerate(order)}
+    officer_seats = [sorted(seat, key=rank.__getitem__) for seat in slot.officer_seats]
+    officers = assign(officer_seats) if officer_seats else ()
+    resources = assign(slot.resource_seats) if slot.resource_seats else ()
+    if officers is None or resources is None:
+        raise NoAllocation
+    names = dict(Officer.objects.filter(pk__in=officers).values_list("pk", "user__full_name"))
+    chosen = ", ".join(names.get(o, str(o)) for o in officers)
+    return Allocation(
+        officer_ids=tuple(officers), resource_ids=tuple(resources), reason=f"{chosen}: {reason}"[:300]
+    )
+
+
+def _least_loaded(
+    appointment_type: AppointmentType, candidates: list[int], start: datetime
+) -> tuple[list[int], str]:
+    from bookings.models import BookingAssignment
+
+    local = start.astimezone(appointment_type.tenant.zone)
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = (monday, monday + timedelta(days=7))
+    booked = dict(
+        BookingAssignment.objects.filter(officer_id__in=candidates, is_active=True, occupied__overlap=week)
+        .values("officer_id")
+        .annotate(
+            total=Sum(ExpressionWrapper(Upper("occupied") - Lower("occupied"), output_field=DurationField()))
+        )
+        .values_list("officer_id", "total")
+    )
+    order = sorted(candidates, key=lambda o: (booked.get(o, timedelta()), o))
+    hours = booked.get(order[0], timedelta()).total_seconds() / 3600 if order else 0
+    reason = _("least loaded in the week of %(monday)s (%(hours).1f h booked)") % {
+        "monday": monday.strftime("%-d %B %Y"),
+        "hours": hours,
+    }
+    return order, reason
+
+
+def _round_robin(appointment_type: AppointmentType, candidates: list[int]) -> tuple[list[int], str]:
+    from bookings.models import BookingAssignment
+
+    last = dict(
+        BookingAssignment.objects.filter(
+            officer_id__in=candidates, booking__appointment_type=appointment_type
+        )
+        .values("officer_id")
+        .annotate(last=Max("pk"))
+        .values_list("officer_id", "last")
+    )
+    # Never-assigned officers first, then whoever took this service longest ago.
+    order = sorted(candidates, key=lambda o: (o in last, last.get(o, 0), o))
+    reason = (
+        _("next in turn for this service") if order and order[0] in last else _("first turn at this service")
+    )
+    return order, reason

@@ -1,0 +1,115 @@
+"""Searches over availability: the earliest slot, the nearest alternatives, and what an urgent booking
+could displace. Reads only; the writes that act on them are booking services."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from scheduling.allocation import Allocation, NoAllocation, allocate
+from scheduling.availability.loader import AvailableSlot, available_slots
+from scheduling.models import AppointmentType, Priority
+
+SEARCH_CHUNK = timedelta(days=7)
+
+
+def earliest_slot(
+    appointment_type: AppointmentType,
+    *,
+    priority: int | None = None,
+    now: datetime | None = None,
+    until: datetime | None = None,
+    officer_ids: Collection[int] | None = None,
+) -> AvailableSlot | None:
+    """The first bookable slot from now, a week at a time up to `until` (default: the booking horizon).
+
+    Urgent requests are not held to the type's minimum notice.
+    """
+    now = now or timezone.now()
+    urgent = priority is not None and priority >= Priority.URGENT
+    until = until or now + timedelta(days=appointment_type.horizon_days)
+    start = now
+    while start < until:
+        end = min(start + SEARCH_CHUNK, until)
+        slots = available_slots(
+            appointment_type, start, end, now=now, apply_notice=not urgent, officer_ids=officer_ids
+        )
+        if slots:
+            return slots[0]
+        start = end
+    return None
+
+
+def nearest_alternatives(
+    appointment_type: AppointmentType,
+    around: datetime,
+    *,
+    now: datetime | None = None,
+    ignore_booking_ids: Collection[int] = (),
+    limit: int = 5,
+) -> list[AvailableSlot]:
+    """Up to `limit` bookable slots closest in time to `around` (a lost race, a lapsed hold), in time order."""
+    now = now or timezone.now()
+    start = max(now, around - timedelta(days=3))
+    end = max(around, now) + timedelta(days=14)
+    slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore_booking_ids)
+    closest = sorted(slots, key=lambda slot: abs((slot.start - around).total_seconds()))[:limit]
+    return sorted(closest, key=lambda slot: slot.start)
+
+
+@dataclass(frozen=True)
+class DisplacementOption:
+    """An urgent slot that is free only if the listed lower-priority bookings make way."""
+
+    slot: AvailableSlot
+    allocation: Allocation
+    displaced_booking_ids: tuple[int, ...] = field(default=())
+
+
+def displacement_options(
+    appointment_type: AppointmentType, *, priority: int, now: datetime | None = None, limit: int = 5
+) -> list[DisplacementOption]:
+    """Where nothing is free within the type's urgent target, the earliest slots that would be free if
+    bookings of lower priority were moved, each with the bookings it would displace (fewest first per time).
+
+    Empty when a slot is free anyway (book it normally) or when nothing could be displaced.
+    """
+    from bookings.models import Booking
+
+    now = now or timezone.now()
+    target = now + timedelta(hours=appointment_type.urgent_target_hours)
+    if earliest_slot(appointment_type, priority=priority, now=now, until=target) is not None:
+        return []
+    slots = available_slots(
+        appointment_type, now, target, now=now, displace_below=priority, apply_notice=False
+    )
+    options: list[DisplacementOption] = []
+    for slot in slots:
+        if len(options) >= limit:
+            break
+        try:
+            allocation = allocate(appointment_type, slot)
+        except NoAllocation:
+            continue
+        occupied = (slot.start - appointment_type.buffer_before, slot.end + appointment_type.buffer_after)
+        displaced = tuple(
+            Booking.objects.active()
+            .filter(
+                priority__lt=priority, assignments__is_active=True, assignments__occupied__overlap=occupied
+            )
+            .filter(
+                Q(assignments__officer_id__in=allocation.officer_ids)
+                | Q(assignments__resource_id__in=allocation.resource_ids)
+            )
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        if displaced:
+            options.append(
+                DisplacementOption(slot=slot, allocation=allocation, displaced_booking_ids=displaced)
+            )
+    return options
