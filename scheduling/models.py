@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -345,8 +345,17 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+class WallClockRange(Func):
+    """A weekday-less wall-clock span as a timestamp range on a fixed date, so spans can be compared
+    with range operators in constraints."""
+
+    template = "tsrange(DATE '2000-01-03' + %(expressions)s)"
+    arg_joiner = ", DATE '2000-01-03' + "
+    output_field = DateTimeRangeField()
+
+
 class WorkingInterval(TenantOwned):
-    """One span of wall-clock working time on one weekday of a pattern (several per day allowed)."""
+    """One span of wall-clock working time on one weekday of a pattern (several per day, never overlapping)."""
 
     pattern = models.ForeignKey(WorkingPattern, on_delete=models.CASCADE, related_name="intervals")
     weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
@@ -359,6 +368,14 @@ class WorkingInterval(TenantOwned):
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="working_interval_ends_after_start"),
             models.CheckConstraint(
                 condition=Q(weekday__gte=0, weekday__lte=6), name="working_interval_weekday"
+            ),
+            ExclusionConstraint(
+                name="working_intervals_do_not_overlap",
+                expressions=[
+                    ("pattern", RangeOperators.EQUAL),
+                    ("weekday", RangeOperators.EQUAL),
+                    (WallClockRange(F("start"), F("end")), RangeOperators.OVERLAPS),
+                ],
             ),
         ]
 

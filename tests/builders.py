@@ -50,7 +50,9 @@ def working_pattern(
         )
         for weekday in days:
             for start, end in spans or [(time(9), time(17))]:
-                WorkingInterval.objects.create(tenant=tenant, pattern=pattern, weekday=weekday, start=start, end=end)
+                WorkingInterval.objects.create(
+                    tenant=tenant, pattern=pattern, weekday=weekday, start=start, end=end
+                )
     return pattern
 
 
@@ -91,4 +93,6 @@ def appointment_type(tenant: Tenant, **overrides: Any) -> AppointmentType:
 
 def customer(tenant: Tenant, n: int = 1) -> Customer:
     with scope(tenant=tenant):
-        return Customer.objects.create(tenant=tenant, full_name=f"Customer {n}", email=f"customer{n}@example.org")
+        return Customer.objects.create(
+            tenant=tenant, full_name=f"Customer {n}", email=f"customer{n}@example.org"
+        )

@@ -42,8 +42,13 @@ def world(in_tenant):
 
 
 def book(kind, hour, n=1, **kwargs) -> Booking:
-    return booking_create(appointment_type=kind, starts_at=at(MONDAY, hour), customer=b.customer(kind.tenant, n),
-                          now=NOW, **kwargs)
+    return booking_create(
+        appointment_type=kind,
+        starts_at=at(MONDAY, hour),
+        customer=b.customer(kind.tenant, n),
+        now=NOW,
+        **kwargs,
+    )
 
 
 def test_hold_then_confirm_records_history_with_actor(world) -> None:
@@ -52,7 +57,9 @@ def test_hold_then_confirm_records_history_with_actor(world) -> None:
     hold = booking_hold(appointment_type=kind, starts_at=at(MONDAY, 10), now=NOW, actor=actor)
     assert hold.status == BookingStatus.HELD and hold.hold_expires_at == NOW + timedelta(minutes=10)
     assert hold.reference.startswith("BK-") and len(hold.reference) == 10
-    booking = booking_confirm(booking=hold, customer=b.customer(tenant), answers={"staff": "4"}, actor=actor, now=NOW)
+    booking = booking_confirm(
+        booking=hold, customer=b.customer(tenant), answers={"staff": "4"}, actor=actor, now=NOW
+    )
     assert booking.status == BookingStatus.CONFIRMED and booking.hold_expires_at is None
     assert [a.officer_id for a in booking.assignments.all()] == [officer.pk]
     events = list(booking.events.values_list("action", "actor", "after__status"))
@@ -65,7 +72,10 @@ def test_the_database_refuses_overlapping_assignments_whatever_writes_them(world
     second = book(kind, 12, n=2)
     with pytest.raises(IntegrityError) as error, transaction.atomic():
         BookingAssignment.objects.create(
-            tenant=tenant, booking=second, officer=officer, session_key=second.session_key,
+            tenant=tenant,
+            booking=second,
+            officer=officer,
+            session_key=second.session_key,
             occupied=DateTimeTZRange(at(MONDAY, 10, 30), at(MONDAY, 11, 30)),
         )
     assert error.value.__cause__.sqlstate == "23P01"
@@ -93,10 +103,12 @@ def test_taken_slot_answers_with_nearest_alternatives_and_changes_nothing(world)
 def test_same_idempotency_key_books_once(world) -> None:
     tenant, _, kind = world
     customer = b.customer(tenant)
-    first = booking_create(appointment_type=kind, starts_at=at(MONDAY, 10), customer=customer, now=NOW,
-                           idempotency_key="req-1")
-    again = booking_create(appointment_type=kind, starts_at=at(MONDAY, 10), customer=customer, now=NOW,
-                           idempotency_key="req-1")
+    first = booking_create(
+        appointment_type=kind, starts_at=at(MONDAY, 10), customer=customer, now=NOW, idempotency_key="req-1"
+    )
+    again = booking_create(
+        appointment_type=kind, starts_at=at(MONDAY, 10), customer=customer, now=NOW, idempotency_key="req-1"
+    )
     assert again.pk == first.pk
     assert Booking.objects.count() == 1
     assert BookingEvent.objects.filter(idempotency_key="req-1").count() == 1
@@ -144,7 +156,9 @@ def test_reschedule_frees_the_old_slot_in_the_same_transaction(world) -> None:
 def test_reschedule_by_half_an_hour_may_overlap_its_own_old_time(world) -> None:
     _, _, kind = world
     booking = book(kind, 10)
-    assert booking_reschedule(booking=booking, starts_at=at(MONDAY, 10, 30), now=NOW).starts_at == at(MONDAY, 10, 30)
+    assert booking_reschedule(booking=booking, starts_at=at(MONDAY, 10, 30), now=NOW).starts_at == at(
+        MONDAY, 10, 30
+    )
 
 
 def test_reschedule_into_a_taken_slot_changes_nothing(world) -> None:
@@ -199,7 +213,9 @@ def test_confirming_a_lapsed_hold_succeeds_while_the_slot_is_free(world) -> None
     hold = booking_hold(appointment_type=kind, starts_at=at(MONDAY, 10), now=NOW)
     holds_expire(now=NOW + timedelta(minutes=20))
     booking = booking_confirm(booking=hold, customer=b.customer(tenant), now=NOW + timedelta(minutes=21))
-    assert booking.status == BookingStatus.CONFIRMED and booking.assignments.filter(is_active=True).count() == 1
+    assert (
+        booking.status == BookingStatus.CONFIRMED and booking.assignments.filter(is_active=True).count() == 1
+    )
 
 
 def test_confirming_a_lapsed_hold_whose_slot_went_offers_alternatives(world) -> None:
@@ -227,8 +243,13 @@ def test_least_loaded_allocation_explains_itself(in_tenant) -> None:
     tenant = in_tenant
     busy, idle = b.officer(tenant), b.officer(tenant)
     kind = b.appointment_type(tenant)
-    booking_create(appointment_type=kind, starts_at=at(MONDAY, 9), customer=b.customer(tenant), now=NOW,
-                   officer_ids=[busy.pk])
+    booking_create(
+        appointment_type=kind,
+        starts_at=at(MONDAY, 9),
+        customer=b.customer(tenant),
+        now=NOW,
+        officer_ids=[busy.pk],
+    )
     booking = book(kind, 14, n=2)
     assert booking.assignments.get().officer_id == idle.pk
     assert "least loaded" in booking.allocation_reason and idle.user.full_name in booking.allocation_reason
@@ -247,7 +268,9 @@ def test_named_officer_strategy(in_tenant) -> None:
     tenant = in_tenant
     b.officer(tenant)
     named = b.officer(tenant)
-    kind = b.appointment_type(tenant, allocation_strategy=AllocationStrategy.NAMED_OFFICER, named_officer=named)
+    kind = b.appointment_type(
+        tenant, allocation_strategy=AllocationStrategy.NAMED_OFFICER, named_officer=named
+    )
     assert book(kind, 10).assignments.get().officer_id == named.pk
     with pytest.raises(SlotUnavailable):
         book(kind, 10, n=2)
@@ -263,13 +286,16 @@ def test_multi_officer_booking_takes_every_officer(in_tenant) -> None:
     booking = book(kind, 10)
     assert sorted(a.officer_id for a in booking.assignments.all()) == sorted([cook.pk, guard.pk])
     assert allocate(kind, available_slots(kind, at(MONDAY, 11), at(MONDAY, 12), now=NOW)[0]).officer_ids == (
-        cook.pk, guard.pk)
+        cook.pk,
+        guard.pk,
+    )
 
 
 def test_customers_are_found_again_by_email_or_phone(in_tenant) -> None:
     tenant = in_tenant
-    first = customer_find_or_create(tenant=tenant, full_name="Ann", email="Ann@Example.org", phone="07700 900123",
-                                    consent=True, now=NOW)
+    first = customer_find_or_create(
+        tenant=tenant, full_name="Ann", email="Ann@Example.org", phone="07700 900123", consent=True, now=NOW
+    )
     by_email = customer_find_or_create(tenant=tenant, full_name="Ann Smith", email="ann@example.org")
     by_phone = customer_find_or_create(tenant=tenant, full_name="Ann Smith", phone="+447700900123")
     assert first.pk == by_email.pk == by_phone.pk
@@ -301,9 +327,14 @@ def test_urgent_booking_displaces_lower_priority_ones_atomically(world) -> None:
     assert option.slot.start == at(MONDAY, 9) and option.displaced_booking_ids == (routine[0].pk,)
 
     booking = booking_create_displacing(
-        appointment_type=urgent, starts_at=option.slot.start, customer=b.customer(tenant, 99),
-        displace_booking_ids=option.displaced_booking_ids, officer_ids=option.allocation.officer_ids,
-        reason="Gas leak reported", priority=Priority.URGENT, now=now,
+        appointment_type=urgent,
+        starts_at=option.slot.start,
+        customer=b.customer(tenant, 99),
+        displace_booking_ids=option.displaced_booking_ids,
+        officer_ids=option.allocation.officer_ids,
+        reason="Gas leak reported",
+        priority=Priority.URGENT,
+        now=now,
     )
     routine[0].refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED and booking.priority == Priority.URGENT
@@ -322,9 +353,14 @@ def test_displacement_never_touches_equal_or_higher_priority(world) -> None:
     assert displacement_options(urgent, priority=Priority.URGENT, now=at(MONDAY, 8)) == []
     with pytest.raises(BookingError, match="lower priority"):
         booking_create_displacing(
-            appointment_type=urgent, starts_at=at(MONDAY, 9), customer=b.customer(tenant, 99),
-            displace_booking_ids=list(Booking.objects.values_list("pk", flat=True)[:1]), officer_ids=[],
-            reason="x", priority=Priority.URGENT, now=at(MONDAY, 8),
+            appointment_type=urgent,
+            starts_at=at(MONDAY, 9),
+            customer=b.customer(tenant, 99),
+            displace_booking_ids=list(Booking.objects.values_list("pk", flat=True)[:1]),
+            officer_ids=[],
+            reason="x",
+            priority=Priority.URGENT,
+            now=at(MONDAY, 8),
         )
     assert not Booking.objects.filter(status=BookingStatus.NEEDS_REBOOKING).exists()
 

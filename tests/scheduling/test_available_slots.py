@@ -12,7 +12,14 @@ from django_scopes import scope
 from bookings.services import booking_create, booking_hold
 from scheduling.availability.loader import available_slots
 from scheduling.errors import InvalidWindow
-from scheduling.models import Absence, ExternalBusy, Holiday, ResourceRequirement, ServiceBlock, StaffingRequirement
+from scheduling.models import (
+    Absence,
+    ExternalBusy,
+    Holiday,
+    ResourceRequirement,
+    ServiceBlock,
+    StaffingRequirement,
+)
 from tests import builders as b
 from tests.builders import MONDAY, NOW, at
 from tests.factories import SkillFactory
@@ -76,18 +83,30 @@ def test_live_hold_blocks_and_a_lapsed_hold_does_not(setup) -> None:
 def test_absence_holiday_and_external_busy_close_time(setup) -> None:
     tenant, officer, kind = setup
     Absence.objects.create(tenant=tenant, officer=officer, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 12))
-    ExternalBusy.objects.create(tenant=tenant, officer=officer, starts_at=at(MONDAY, 14), ends_at=at(MONDAY, 15))
+    ExternalBusy.objects.create(
+        tenant=tenant, officer=officer, starts_at=at(MONDAY, 14), ends_at=at(MONDAY, 15)
+    )
     Holiday.objects.create(tenant=tenant, date=TUESDAY, name="Bank holiday")
     slots = starts(available_slots(kind, at(MONDAY, 0), at(TUESDAY + timedelta(days=1), 0), now=NOW))
-    assert slots == [at(MONDAY, 12), at(MONDAY, 12, 30), at(MONDAY, 13), at(MONDAY, 15), at(MONDAY, 15, 30),
-                     at(MONDAY, 16)]
+    assert slots == [
+        at(MONDAY, 12),
+        at(MONDAY, 12, 30),
+        at(MONDAY, 13),
+        at(MONDAY, 15),
+        at(MONDAY, 15, 30),
+        at(MONDAY, 16),
+    ]
 
 
 def test_service_block_reserves_a_window_for_other_types(setup) -> None:
     tenant, officer, food = setup
     licensing = b.appointment_type(tenant, name="Licensing")
     block = ServiceBlock.objects.create(
-        tenant=tenant, name="Tuesday mornings: food", start=time(9), end=time(12), recurrence="RRULE:FREQ=WEEKLY;BYDAY=TU"
+        tenant=tenant,
+        name="Tuesday mornings: food",
+        start=time(9),
+        end=time(12),
+        recurrence="RRULE:FREQ=WEEKLY;BYDAY=TU",
     )
     block.appointment_types.set([food])
     food_slots = starts(available_slots(food, *day_window(TUESDAY), now=NOW))
@@ -209,10 +228,18 @@ def test_query_count_does_not_grow_with_officers_or_bookings(in_tenant) -> None:
     officers = [b.officer(tenant, skills=[skill]) for _ in range(8)]
     block.officers.set(officers[:3])
     for index, officer in enumerate(officers):
-        Absence.objects.create(tenant=tenant, officer=officer, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 10))
-        ExternalBusy.objects.create(tenant=tenant, officer=officer, starts_at=at(MONDAY, 15), ends_at=at(MONDAY, 16))
-        booking_create(appointment_type=kind, starts_at=at(MONDAY + timedelta(days=3), 9 + index % 8),
-                       customer=b.customer(tenant, index), now=NOW)
+        Absence.objects.create(
+            tenant=tenant, officer=officer, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 10)
+        )
+        ExternalBusy.objects.create(
+            tenant=tenant, officer=officer, starts_at=at(MONDAY, 15), ends_at=at(MONDAY, 16)
+        )
+        booking_create(
+            appointment_type=kind,
+            starts_at=at(MONDAY + timedelta(days=3), 9 + index % 8),
+            customer=b.customer(tenant, index),
+            now=NOW,
+        )
     large = count_queries(kind, NOW)
     assert small == large
     assert large <= 14
@@ -224,3 +251,30 @@ def test_scope_keeps_other_tenants_supply_out(tenant, other_tenant) -> None:
     with scope(tenant=tenant):
         kind = b.appointment_type(tenant)
         assert available_slots(kind, *day_window(MONDAY), now=NOW) == []
+
+
+def test_the_database_refuses_overlapping_working_intervals_and_patterns(in_tenant) -> None:
+    from django.db import IntegrityError, transaction
+
+    from scheduling.models import WorkingInterval, WorkingPattern
+
+    tenant = in_tenant
+    officer = b.officer(tenant, days=[0], spans=[(time(9), time(12))])
+    pattern = WorkingPattern.objects.get(officer=officer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkingInterval.objects.create(
+            tenant=tenant, pattern=pattern, weekday=0, start=time(11), end=time(13)
+        )
+    WorkingInterval.objects.create(tenant=tenant, pattern=pattern, weekday=0, start=time(12), end=time(13))
+    WorkingInterval.objects.create(tenant=tenant, pattern=pattern, weekday=1, start=time(11), end=time(13))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WorkingPattern.objects.create(tenant=tenant, officer=officer, valid_from=date(2027, 1, 1))
+
+
+def test_another_tenants_officer_ids_find_nothing(tenant, other_tenant) -> None:
+    with scope(tenant=other_tenant):
+        foreign = b.officer(other_tenant)
+    with scope(tenant=tenant):
+        b.officer(tenant)
+        kind = b.appointment_type(tenant)
+        assert available_slots(kind, *day_window(MONDAY), now=NOW, officer_ids=[foreign.pk]) == []
