@@ -355,7 +355,7 @@ class WallClockRange(Func):
 
 
 class WorkingInterval(TenantOwned):
-    """One span of wall-clock working time on one weekday of a pattern (several per day, never overlapping)."""
+    """One span of wall-clock working time on one weekday of a pattern; spans never overlap."""
 
     pattern = models.ForeignKey(WorkingPattern, on_delete=models.CASCADE, related_name="intervals")
     weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
 
 from accounts.models import Role
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
@@ -89,7 +89,7 @@ def test_back_to_back_bookings_touch_without_overlapping(world) -> None:
 
 
 def test_taken_slot_answers_with_nearest_alternatives_and_changes_nothing(world) -> None:
-    tenant, _, kind = world
+    _tenant, _, kind = world
     book(kind, 10)
     before = (Booking.objects.count(), BookingEvent.objects.count())
     with pytest.raises(SlotUnavailable) as error:
@@ -317,7 +317,7 @@ def test_urgent_earliest_slot_ignores_minimum_notice(world) -> None:
 
 
 def test_urgent_booking_displaces_lower_priority_ones_atomically(world) -> None:
-    tenant, officer, kind = world
+    tenant, _officer, kind = world
     urgent = b.appointment_type(tenant, urgent_target_hours=4, duration_minutes=60)
     routine = [book(kind, hour, n=hour) for hour in range(9, 17)]  # the whole day is booked
     now = at(MONDAY, 8)

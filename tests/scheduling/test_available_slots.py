@@ -44,7 +44,7 @@ def setup(in_tenant):
 
 
 def test_slots_follow_the_working_pattern_on_the_granularity_grid(setup) -> None:
-    tenant, officer, kind = setup
+    _tenant, officer, kind = setup
     slots = available_slots(kind, *day_window(MONDAY), now=NOW)
     assert starts(slots) == [at(MONDAY, 9) + timedelta(minutes=30 * i) for i in range(15)]  # 09:00 … 16:00
     assert all(slot.officer_seats == ((officer.pk,),) for slot in slots)
@@ -60,7 +60,7 @@ def test_weekend_and_pattern_validity_dates(in_tenant) -> None:
 
 
 def test_existing_booking_blocks_its_time_and_buffers(setup) -> None:
-    tenant, officer, _ = setup
+    tenant, _officer, _ = setup
     kind = b.appointment_type(tenant, buffer_before_minutes=15, buffer_after_minutes=15)
     booking_create(appointment_type=kind, starts_at=at(MONDAY, 12), customer=b.customer(tenant), now=NOW)
     slots = starts(available_slots(kind, *day_window(MONDAY), now=NOW))
@@ -73,7 +73,7 @@ def test_existing_booking_blocks_its_time_and_buffers(setup) -> None:
 
 
 def test_live_hold_blocks_and_a_lapsed_hold_does_not(setup) -> None:
-    tenant, _, kind = setup
+    _tenant, _, kind = setup
     booking_hold(appointment_type=kind, starts_at=at(MONDAY, 10), now=NOW)
     assert at(MONDAY, 10) not in starts(available_slots(kind, *day_window(MONDAY), now=NOW))
     later = NOW + timedelta(minutes=11)
@@ -99,7 +99,7 @@ def test_absence_holiday_and_external_busy_close_time(setup) -> None:
 
 
 def test_service_block_reserves_a_window_for_other_types(setup) -> None:
-    tenant, officer, food = setup
+    tenant, _officer, food = setup
     licensing = b.appointment_type(tenant, name="Licensing")
     block = ServiceBlock.objects.create(
         tenant=tenant,
