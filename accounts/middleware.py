@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.middleware.locale import LocaleMiddleware
+from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 
 from .models import Domain, Tenant
@@ -55,3 +56,15 @@ class TenantMiddleware:
         if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
             response.render()
         return response
+
+
+class TenantLocaleMiddleware(LocaleMiddleware):
+    """Django's language choice (cookie, then browser), limited to the languages the tenant offers."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        tenant = getattr(request, "tenant", None)
+        offered = tenant.language_codes if tenant else [settings.LANGUAGE_CODE]
+        if translation.get_language() not in offered:
+            translation.activate(offered[0])
+            request.LANGUAGE_CODE = offered[0]

@@ -36,6 +36,9 @@ class Tenant(models.Model):
     accent_colour = models.CharField(
         _("accent colour"), max_length=7, default="#0b0c0c", validators=[hex_colour]
     )
+    welsh_enabled = models.BooleanField(
+        _("offer Welsh"), default=False, help_text=_("The portal offers Cymraeg alongside English.")
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -44,6 +47,10 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def language_codes(self) -> list[str]:
+        return ["en-gb", "cy"] if self.welsh_enabled else ["en-gb"]
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

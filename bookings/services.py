@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant, User
+from notifications.models import MessageKind
+from notifications.services import messages_record
 from scheduling.allocation import NoAllocation, allocate
 from scheduling.availability.loader import AvailableSlot, available_slots, session_key_for
 from scheduling.availability.search import nearest_alternatives
@@ -67,8 +69,12 @@ def customer_find_or_create(
         try:
             with transaction.atomic():
                 return Customer.objects.create(
-                    tenant=tenant, full_name=full_name, email=email, phone=phone,
-                    consent_given_at=now if consent else None, **details,
+                    tenant=tenant,
+                    full_name=full_name,
+                    email=email,
+                    phone=phone,
+                    consent_given_at=now if consent else None,
+                    **details,
                 )
         except IntegrityError:
             customer = Customer.objects.filter(lookup).first()
@@ -190,6 +196,7 @@ def booking_confirm(
         after=_snapshot(booking),
         key=idempotency_key,
     )
+    messages_record(booking=booking, kind=MessageKind.CONFIRMATION, now=now)
     return booking
 
 
@@ -267,6 +274,7 @@ def booking_reschedule(
                 after=_snapshot(booking),
                 key=idempotency_key,
             )
+            messages_record(booking=booking, kind=MessageKind.RESCHEDULED, now=now)
     except (IntegrityError, NoAllocation, _NotFree) as error:
         if replay := _replayed(idempotency_key):
             return replay
@@ -293,9 +301,13 @@ def booking_cancel(
     if booking.status == BookingStatus.CANCELLED:
         return booking
     allowed = (*ACTIVE_STATUSES, BookingStatus.NEEDS_REBOOKING)
-    return _transition(
+    was_confirmed = booking.status != BookingStatus.HELD
+    booking = _transition(
         booking, BookingStatus.CANCELLED, allowed, "cancelled", actor, now, reason, idempotency_key
     )
+    if was_confirmed:
+        messages_record(booking=booking, kind=MessageKind.CANCELLED, now=now)
+    return booking
 
 
 @transaction.atomic
@@ -346,6 +358,7 @@ def bookings_displace(
                 reason,
             )
         )
+        messages_record(booking=booking, kind=MessageKind.DISPLACED, now=now)
     return displaced
 
 
@@ -674,3 +687,38 @@ def _record(
     )
 
 
+# --- customer self-service -----------------------------------------------------------------------------
+
+
+def access_code_send(*, reference: str, contact: str) -> bool:
+    """Sends a one-time code to the email or mobile the booking was made with, if they match.
+
+    Returns whether a code was sent; callers must not tell the person, so a reference cannot be probed.
+    """
+    from notifications.channels import send_email, send_sms
+
+    from .tokens import one_time_code_issue
+
+    booking = Booking.objects.select_related("customer").filter(reference=reference).first()
+    customer = booking.customer if booking else None
+    if customer is None:
+        return False
+    contact = contact.strip()
+    by_email = bool(customer.email) and contact.lower() == customer.email.lower()
+    by_phone = bool(customer.phone) and normalise_phone(contact) == customer.phone
+    if not (by_email or by_phone):
+        return False
+    code = one_time_code_issue(tenant_id=booking.tenant_id, reference=reference)
+    text = _("Your code to manage booking %(reference)s is %(code)s. It works for 10 minutes.") % {
+        "reference": reference,
+        "code": code,
+    }
+    if by_email:
+        send_email(
+            to=customer.email,
+            subject=_("Your code for booking %(reference)s") % {"reference": reference},
+            body=text,
+        )
+    else:
+        send_sms(to=customer.phone, body=text)
+    return True

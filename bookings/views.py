@@ -1,6 +1,477 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The public portal: find a service, pick a slot, hold it, give details, confirm; manage it later.
+
+Every page works without JavaScript; with htmx the week navigation swaps the `slot-picker` partial.
+Form errors follow the rule in README: the same template with status 422.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from scheduling.availability.loader import AvailableSlot, available_slots
+from scheduling.availability.search import earliest_slot
+from scheduling.models import AppointmentType
+
+from . import calendar_files
+from .errors import BookingError, SlotUnavailable
+from .forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
+from .models import Booking, BookingStatus, Channel
+from .services import (
+    access_code_send,
+    booking_cancel,
+    booking_confirm,
+    booking_hold,
+    booking_reschedule,
+    customer_find_or_create,
+)
+from .tokens import BadLink, booking_id_from_manage_token, manage_token, one_time_code_check
+
+HOLDS = "portal_holds"  # references of the holds this browser made
+DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
+FOUND = "portal_found"  # the reference a one-time code was asked for
+
+
+# --- access helpers: a missing object and another tenant's object are the same 404 ---------------------
+
+
+def access_bookable_type(slug: str) -> AppointmentType:
+    return get_object_or_404(
+        AppointmentType.objects.bookable_online().select_related("tenant", "category"), slug=slug
+    )
+
+
+def access_own_booking(request: HttpRequest, reference: str) -> Booking:
+    """A booking this browser started (its reference is in the session)."""
+    if reference not in request.session.get(HOLDS, []):
+        raise Http404
+    return get_object_or_404(
+        Booking.objects.select_related("appointment_type__tenant", "customer"), reference=reference
+    )
+
+
+def access_managed_booking(request: HttpRequest, token: str) -> Booking:
+    booking_id = booking_id_from_manage_token(token, tenant_id=request.tenant.pk)
+    return get_object_or_404(
+        Booking.objects.select_related("appointment_type__tenant", "customer"), pk=booking_id
+    )
+
+
+# --- pages -----------------------------------------------------------------------------------------------
 
 
 def portal_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "bookings/portal_home.html")
+    services = (
+        AppointmentType.objects.bookable_online()
+        .select_related("category")
+        .order_by("category__position", "category__name", "name")
+    )
+    groups = [(category, list(items)) for category, items in groupby(services, key=lambda s: s.category)]
+    return render(request, "bookings/portal/home.html", {"groups": groups})
+
+
+def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
+    appointment_type = access_bookable_type(slug)
+    return slot_picker_response(
+        request,
+        appointment_type,
+        template="bookings/portal/service.html",
+        action=reverse("bookings:hold", args=[slug]),
+        base=reverse("bookings:service", args=[slug]),
+    )
+
+
+@require_POST
+@ratelimit(key="ip", rate=settings.PORTAL_HOLD_RATE, method="POST", block=False)
+def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
+    appointment_type = access_bookable_type(slug)
+    if getattr(request, "limited", False):
+        return too_many_requests(request)
+    form = SlotForm(request.POST)
+    if not form.is_valid():
+        return slot_picker_response(
+            request,
+            appointment_type,
+            template="bookings/portal/service.html",
+            action=reverse("bookings:hold", args=[slug]),
+            base=reverse("bookings:service", args=[slug]),
+            problem=_("Choose a time from the list."),
+            status=400,
+        )
+    starts_at = form.cleaned_data["start"]
+    if same := _live_hold(request, appointment_type, starts_at):
+        return redirect("bookings:details", reference=same.reference)
+    try:
+        booking = booking_hold(appointment_type=appointment_type, starts_at=starts_at, channel=Channel.PORTAL)
+    except SlotUnavailable as error:
+        return slot_picker_response(
+            request,
+            appointment_type,
+            template="bookings/portal/service.html",
+            action=reverse("bookings:hold", args=[slug]),
+            base=reverse("bookings:service", args=[slug]),
+            problem=error.message,
+            alternatives=error.alternatives,
+            status=409,
+            week=starts_at,
+        )
+    except BookingError as error:
+        return slot_picker_response(
+            request,
+            appointment_type,
+            template="bookings/portal/service.html",
+            action=reverse("bookings:hold", args=[slug]),
+            base=reverse("bookings:service", args=[slug]),
+            problem=error.message,
+            status=400,
+        )
+    _release_other_holds(request, keep=booking)
+    request.session[HOLDS] = [*request.session.get(HOLDS, [])[-9:], booking.reference]
+    return redirect("bookings:details", reference=booking.reference)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.PORTAL_SUBMIT_RATE, method="POST", block=False)
+def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = access_own_booking(request, reference)
+    if booking.status == BookingStatus.CONFIRMED:
+        return redirect("bookings:confirmation", reference=reference)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        raise Http404
+    appointment_type = booking.appointment_type
+    drafts = request.session.get(DRAFTS, {})
+    draft_key = str(appointment_type.pk)
+    context: dict[str, Any] = {"booking": booking, "appointment_type": appointment_type}
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return too_many_requests(request)
+        form = DetailsForm(request.POST, appointment_type=appointment_type)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    customer = customer_find_or_create(
+                        tenant=request.tenant,
+                        preferred_language=translation.get_language(),
+                        **form.customer_details(),
+                    )
+                    booking_confirm(
+                        booking=booking,
+                        customer=customer,
+                        answers=form.answers(),
+                        location=form.location(),
+                        idempotency_key=f"portal-confirm:{form.cleaned_data['submission']}",
+                    )
+            except SlotUnavailable as error:
+                request.session[DRAFTS] = {**drafts, draft_key: _draft(request.POST)}
+                context.update(
+                    form=form,
+                    problem=error.message,
+                    alternatives=error.alternatives,
+                    hold_action=reverse("bookings:hold", args=[appointment_type.slug]),
+                )
+                return render(request, "bookings/portal/details.html", context, status=409)
+            except BookingError as error:
+                form.add_error(None, error.message)
+                return render(request, "bookings/portal/details.html", {**context, "form": form}, status=422)
+            drafts.pop(draft_key, None)
+            request.session[DRAFTS] = drafts
+            return HttpResponseRedirect(reverse("bookings:confirmation", args=[reference]), status=303)
+        return render(request, "bookings/portal/details.html", {**context, "form": form}, status=422)
+    initial = {**drafts.get(draft_key, {}), "submission": drafts.get(draft_key, {}).get("submission")}
+    form = DetailsForm(
+        initial={**initial, "submission": initial.get("submission") or _new_submission()},
+        appointment_type=appointment_type,
+    )
+    return render(request, "bookings/portal/details.html", {**context, "form": form})
+
+
+def booking_confirmation(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = access_own_booking(request, reference)
+    if booking.status != BookingStatus.CONFIRMED:
+        return redirect("bookings:details", reference=reference)
+    token = manage_token(tenant_id=request.tenant.pk, booking_id=booking.pk)
+    return render(request, "bookings/portal/confirmation.html", {"booking": booking, "token": token})
+
+
+def booking_calendar_file(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = access_own_booking(request, reference)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise Http404
+    return calendar_files.download(request, booking)
+
+
+# --- manage my booking -----------------------------------------------------------------------------------
+
+
+def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        booking = access_managed_booking(request, token)
+    except BadLink as error:
+        return bad_link(request, error)
+    return render(request, "bookings/portal/manage.html", _manage_context(booking, token))
+
+
+def manage_calendar_file(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        booking = access_managed_booking(request, token)
+    except BadLink as error:
+        return bad_link(request, error)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise Http404
+    return calendar_files.download(request, booking)
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.PORTAL_SUBMIT_RATE, method="POST", block=False)
+def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        booking = access_managed_booking(request, token)
+    except BadLink as error:
+        return bad_link(request, error)
+    if not customer_may_change(booking):
+        return render(request, "bookings/portal/manage.html", _manage_context(booking, token), status=403)
+    action = reverse("bookings:manage-reschedule", args=[token])
+    template = "bookings/portal/reschedule.html"
+    picker = {
+        "template": template,
+        "action": action,
+        "base": action,
+        "booking": booking,
+        "token": token,
+        "ignore": [booking.pk],
+    }
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return too_many_requests(request)
+        form = SlotForm(request.POST)
+        if not form.is_valid():
+            return slot_picker_response(
+                request,
+                booking.appointment_type,
+                **picker,
+                problem=_("Choose a time from the list."),
+                status=400,
+            )
+        try:
+            booking_reschedule(
+                booking=booking,
+                starts_at=form.cleaned_data["start"],
+                idempotency_key=f"portal-move:{booking.pk}:{form.cleaned_data['start'].isoformat()}",
+            )
+        except SlotUnavailable as error:
+            return slot_picker_response(
+                request,
+                booking.appointment_type,
+                **picker,
+                problem=error.message,
+                alternatives=error.alternatives,
+                status=409,
+                week=form.cleaned_data["start"],
+            )
+        except BookingError as error:
+            return slot_picker_response(
+                request, booking.appointment_type, **picker, problem=error.message, status=400
+            )
+        return HttpResponseRedirect(reverse("bookings:manage", args=[token]) + "?moved=1", status=303)
+    return slot_picker_response(request, booking.appointment_type, **picker)
+
+
+@require_http_methods(["GET", "POST"])
+def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        booking = access_managed_booking(request, token)
+    except BadLink as error:
+        return bad_link(request, error)
+    if not customer_may_change(booking):
+        return render(request, "bookings/portal/manage.html", _manage_context(booking, token), status=403)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        booking_cancel(
+            booking=booking, reason=form.cleaned_data["reason"], idempotency_key=f"portal-cancel:{booking.pk}"
+        )
+        return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "bookings/portal/cancel.html",
+        {"booking": booking, "form": form, "token": token},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.PORTAL_CODE_RATE, method="POST", block=False)
+def find_booking(request: HttpRequest) -> HttpResponse:
+    form = FindBookingForm(request.POST or None)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return too_many_requests(request)
+        if form.is_valid():
+            access_code_send(reference=form.cleaned_data["reference"], contact=form.cleaned_data["contact"])
+            request.session[FOUND] = form.cleaned_data["reference"]
+            return HttpResponseRedirect(reverse("bookings:verify-code"), status=303)
+        return render(request, "bookings/portal/find.html", {"form": form}, status=422)
+    return render(request, "bookings/portal/find.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@ratelimit(key="ip", rate=settings.PORTAL_CODE_RATE, method="POST", block=False)
+def verify_code(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(FOUND)
+    if not reference:
+        return redirect("bookings:find")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return too_many_requests(request)
+        if form.is_valid():
+            if one_time_code_check(
+                tenant_id=request.tenant.pk, reference=reference, code=form.cleaned_data["code"]
+            ):
+                booking = Booking.objects.get(reference=reference)
+                del request.session[FOUND]
+                token = manage_token(tenant_id=request.tenant.pk, booking_id=booking.pk)
+                return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
+            form.add_error(
+                "code", _("That code is not right or has expired. Check it, or ask for a new one.")
+            )
+        return render(
+            request, "bookings/portal/verify.html", {"form": form, "reference": reference}, status=422
+        )
+    return render(request, "bookings/portal/verify.html", {"form": form, "reference": reference})
+
+
+# --- shared pieces ---------------------------------------------------------------------------------------
+
+
+def slot_picker_response(
+    request: HttpRequest,
+    appointment_type: AppointmentType,
+    *,
+    template: str,
+    action: str,
+    base: str,
+    problem: str = "",
+    alternatives: list[AvailableSlot] | None = None,
+    status: int = 200,
+    week: datetime | None = None,
+    ignore: list[int] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    """The week-by-week slot picker, as a full page or (for htmx) just its partial."""
+    now = timezone.now()
+    tz = appointment_type.tenant.zone
+    today = now.astimezone(tz).date()
+    this_monday = today - timedelta(days=today.weekday())
+    monday, week_problem = _requested_week(request.GET.get("week"), this_monday, week, tz)
+    if week_problem:
+        problem, status = problem or week_problem, 400
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore or ())
+    by_day = {monday + timedelta(days=i): [] for i in range(7)}
+    for slot in slots:
+        by_day.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    first = None
+    if not slots:
+        found = earliest_slot(appointment_type, now=now)
+        first = found.start.astimezone(tz).date() if found else None
+    horizon = (now + timedelta(days=appointment_type.horizon_days)).astimezone(tz).date()
+    context = {
+        "appointment_type": appointment_type,
+        "days": sorted(by_day.items()),
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "previous_week": monday - timedelta(days=7) if monday > this_monday else None,
+        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
+        "first_available": first - timedelta(days=first.weekday()) if first else None,
+        "has_slots": bool(slots),
+        "action": action,
+        "base": base,
+        "problem": problem,
+        "alternatives": alternatives or [],
+        "zone_name": appointment_type.tenant.time_zone,
+        **extra,
+    }
+    name = f"{template}#slot-picker" if request.htmx and not request.htmx.boosted else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _requested_week(value: str | None, this_monday: date, week: datetime | None, tz: Any) -> tuple[date, str]:
+    if week is not None:
+        day = week.astimezone(tz).date()
+        return day - timedelta(days=day.weekday()), ""
+    if not value:
+        return this_monday, ""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return this_monday, _("That date is not valid. Here are this week's times.")
+    monday = day - timedelta(days=day.weekday())
+    if monday < this_monday:
+        return this_monday, _("That week has passed. Here are this week's times.")
+    return monday, ""
+
+
+def customer_may_change(booking: Booking, now: datetime | None = None) -> bool:
+    """Customers may move or cancel a confirmed booking until the type's cut-off before it starts."""
+    now = now or timezone.now()
+    cutoff = booking.starts_at - timedelta(hours=booking.appointment_type.cancellation_cutoff_hours)
+    return booking.status == BookingStatus.CONFIRMED and now < cutoff
+
+
+def _manage_context(booking: Booking, token: str) -> dict[str, Any]:
+    return {"booking": booking, "token": token, "may_change": customer_may_change(booking)}
+
+
+def _live_hold(
+    request: HttpRequest, appointment_type: AppointmentType, starts_at: datetime
+) -> Booking | None:
+    """A second click on the same slot finds the hold the first click made."""
+    return Booking.objects.filter(
+        reference__in=request.session.get(HOLDS, []),
+        appointment_type=appointment_type,
+        starts_at=starts_at,
+        status=BookingStatus.HELD,
+        hold_expires_at__gt=timezone.now(),
+    ).first()
+
+
+def _release_other_holds(request: HttpRequest, *, keep: Booking) -> None:
+    """One browser holds one slot at a time: choosing another time frees the previous one."""
+    for other in Booking.objects.filter(
+        reference__in=request.session.get(HOLDS, []), status=BookingStatus.HELD
+    ):
+        if other.pk != keep.pk:
+            booking_cancel(booking=other, reason="Customer chose another time")
+
+
+def _draft(data: Any) -> dict[str, Any]:
+    return {key: data.get(key) for key in data if key != "csrfmiddlewaretoken"}
+
+
+def _new_submission() -> str:
+    return uuid.uuid4().hex
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    return render(request, "bookings/portal/too_many.html", status=429)
+
+
+def bad_link(request: HttpRequest, error: BadLink) -> HttpResponse:
+    return render(request, "bookings/portal/bad_link.html", {"expired": error.expired}, status=400)

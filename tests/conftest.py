@@ -13,6 +13,15 @@ from tests.factories import MembershipFactory, TenantFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Rate-limit counters and one-time codes from one test must not leak into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def tenant(db: None) -> Tenant:
     return TenantFactory(name="Northshire Council", slug="northshire", host="northshire.localhost")

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "template_partials",
     "recurrence",
     "anymail",
+    "django_ratelimit",
     "accounts",
     "scheduling",
     "bookings",
@@ -49,7 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "accounts.middleware.TenantLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -161,6 +162,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*"),
     },
 }
+
+# Twilio (SMS). Tests and local runs plug a recording HTTP client in at the edge; nothing leaves the machine.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+TWILIO_HTTP_CLIENT = env.str("TWILIO_HTTP_CLIENT", default="")
+
+# Abuse limits on the public portal (per client address, counted in Redis).
+RATELIMIT_USE_CACHE = "default"
+PORTAL_HOLD_RATE = env.str("PORTAL_HOLD_RATE", default="20/m")
+PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/m")
+PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
+# Behind a proxy, the address to rate-limit by comes from this header (set by your proxy, not the client).
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+
+# Django's own RedisCache increments atomically, which is all django-ratelimit needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 LOGGING = {
     "version": 1,

@@ -14,4 +14,4 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Preloading HSTS is a one-way commitment for a host name and its subdomains: an operator's choice per
 # deployment (SECURE_HSTS_PRELOAD=true), not a default, so its reminder is silenced.
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, *([] if SECURE_HSTS_PRELOAD else ["security.W021"])]  # noqa: F405

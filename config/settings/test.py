@@ -10,5 +10,14 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"  # noqa: F405
+# Each xdist worker gets a Redis database of its own, so a test may clear the cache (rate-limit counters,
+# one-time codes) without touching another worker's keys.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+CACHES["default"]["LOCATION"] = (
+    f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}db={1 + int(_worker or 0) % 15}"  # noqa: F405
+)
 CELERY_TASK_ALWAYS_EAGER = False
+TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
+TWILIO_ACCOUNT_SID = "ACtest"
+TWILIO_AUTH_TOKEN = "test-token"
+TWILIO_FROM_NUMBER = "+447700900000"

@@ -380,3 +380,23 @@ def test_expiry_task_runs_in_each_tenants_scope(world, other_tenant) -> None:
     with mock.patch.object(expire_holds, "apply_async") as send:
         assert expire_holds_everywhere() == 2
     assert {c.kwargs["kwargs"]["tenant_id"] for c in send.call_args_list} == {tenant.pk, other_tenant.pk}
+
+
+def test_changes_queue_messages_in_the_same_transaction(world) -> None:
+    from notifications.models import Message
+
+    tenant, _, kind = world
+    customer = b.customer(tenant)
+    customer.contact_by_sms, customer.phone = True, "+447700900123"
+    customer.save()
+    booking = booking_create(appointment_type=kind, starts_at=at(MONDAY, 10), customer=customer, now=NOW)
+    booking_reschedule(booking=booking, starts_at=at(MONDAY, 11), now=NOW)
+    with pytest.raises(SlotUnavailable):
+        booking_reschedule(booking=booking, starts_at=at(MONDAY, 20), now=NOW)
+    booking_cancel(booking=booking, now=NOW)
+    sent = list(Message.objects.filter(booking=booking).values_list("kind", "channel"))
+    assert sent == [
+        ("confirmation", "email"), ("confirmation", "sms"),
+        ("rescheduled", "email"), ("rescheduled", "sms"),
+        ("cancelled", "email"), ("cancelled", "sms"),
+    ]
