@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import render
 from django.utils import timezone, translation
 from django_scopes import scope, scopes_disabled
 

@@ -13,9 +13,8 @@ EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 # Each xdist worker gets a Redis database of its own, so a test may clear the cache (rate-limit counters,
 # one-time codes) without touching another worker's keys.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-CACHES["default"]["LOCATION"] = (
-    f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}db={1 + int(_worker or 0) % 15}"  # noqa: F405
-)
+_separator = "&" if "?" in REDIS_URL else "?"  # noqa: F405
+CACHES["default"]["LOCATION"] = f"{REDIS_URL}{_separator}db={1 + int(_worker or 0) % 15}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
 TWILIO_ACCOUNT_SID = "ACtest"
