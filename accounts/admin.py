@@ -12,8 +12,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
@@ -31,6 +34,14 @@ class TenantAdminSite(admin.AdminSite):
             request.user.is_active
             and request.tenant is not None
             and (request.user.is_superuser or has_role(request, Role.ADMINISTRATOR))
+        )
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Staff sign in once, on the tenant's own sign-in page; a member without the role is refused."""
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        return redirect_to_login(
+            request.GET.get("next") or reverse("tenant_admin:index"), reverse("accounts:login")
         )
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
@@ -193,6 +204,13 @@ class TenantAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [DomainInline, MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            from scheduling.services import categories_create_defaults  # scheduling depends on accounts
+
+            categories_create_defaults(tenant=obj)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         for inline_form in formset.forms:

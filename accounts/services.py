@@ -10,13 +10,16 @@ from .models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
 
 @transaction.atomic
 def tenant_create(*, name: str, slug: str, hosts: list[str], time_zone: str = "Europe/London") -> Tenant:
-    """A tenant with its host names; the first host is the primary one."""
+    """A tenant with its host names (the first host is the primary one) and the default categories."""
     tenant = Tenant(name=name, slug=slug, time_zone=time_zone)
     tenant.full_clean()
     tenant.save()
     with scopes_disabled():
         for index, host in enumerate(hosts):
             Domain.objects.create(tenant=tenant, host=host.lower(), is_primary=index == 0)
+    from scheduling.services import categories_create_defaults  # scheduling depends on accounts
+
+    categories_create_defaults(tenant=tenant)
     return tenant
 
 

@@ -190,9 +190,9 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
             request.session[DRAFTS] = drafts
             return HttpResponseRedirect(reverse("bookings:confirmation", args=[reference]), status=303)
         return render(request, "bookings/portal/details.html", {**context, "form": form}, status=422)
-    initial = {**drafts.get(draft_key, {}), "submission": drafts.get(draft_key, {}).get("submission")}
+    draft = drafts.get(draft_key, {})
     form = DetailsForm(
-        initial={**initial, "submission": initial.get("submission") or _new_submission()},
+        initial={**draft, "submission": draft.get("submission") or _new_submission()},
         appointment_type=appointment_type,
     )
     return render(request, "bookings/portal/details.html", {**context, "form": form})

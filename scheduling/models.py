@@ -9,7 +9,7 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import Deferrable, F, Func, Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from recurrence.fields import RecurrenceField
@@ -369,8 +369,10 @@ class WorkingInterval(TenantOwned):
             models.CheckConstraint(
                 condition=Q(weekday__gte=0, weekday__lte=6), name="working_interval_weekday"
             ),
+            # Checked at commit, so a form may move a lunch break across two rows in one transaction.
             ExclusionConstraint(
                 name="working_intervals_do_not_overlap",
+                deferrable=Deferrable.DEFERRED,
                 expressions=[
                     ("pattern", RangeOperators.EQUAL),
                     ("weekday", RangeOperators.EQUAL),

@@ -52,7 +52,7 @@ def nearest_alternatives(
     ignore_booking_ids: Collection[int] = (),
     limit: int = 5,
 ) -> list[AvailableSlot]:
-    """Up to `limit` bookable slots closest in time to `around` (a lost race, a lapsed hold), in time order."""
+    """Up to `limit` bookable slots nearest to `around` (after a lost race or a lapsed hold), by time."""
     now = now or timezone.now()
     start = max(now, around - timedelta(days=3))
     end = max(around, now) + timedelta(days=14)

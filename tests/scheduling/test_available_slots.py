@@ -265,6 +265,9 @@ def test_the_database_refuses_overlapping_working_intervals_and_patterns(in_tena
         WorkingInterval.objects.create(
             tenant=tenant, pattern=pattern, weekday=0, start=time(11), end=time(13)
         )
+        # Deferred to commit so a form can rearrange a day; made immediate here to see it bite.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS working_intervals_do_not_overlap IMMEDIATE")
     WorkingInterval.objects.create(tenant=tenant, pattern=pattern, weekday=0, start=time(12), end=time(13))
     WorkingInterval.objects.create(tenant=tenant, pattern=pattern, weekday=1, start=time(11), end=time(13))
     with pytest.raises(IntegrityError), transaction.atomic():

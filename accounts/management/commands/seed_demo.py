@@ -8,6 +8,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
+from scheduling.demo import seed_scheduling
 
 DEMO_PASSWORD = "demo-password"
 OPERATOR_EMAIL = "operator@bookings.example"
@@ -79,9 +80,7 @@ class Command(BaseCommand):
                     home_base="Council Offices",
                     password=DEMO_PASSWORD,
                 )
-            seed_scheduling = getattr(self, "seed_scheduling", None)
-            if seed_scheduling:
-                seed_scheduling(tenant)
+            seed_scheduling(tenant)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
