@@ -13,18 +13,18 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Tenant, User
+from accounts.models import Officer, Tenant, User
 from notifications.models import MessageKind
 from notifications.services import messages_record
 from scheduling.allocation import NoAllocation, allocate
 from scheduling.availability.loader import AvailableSlot, available_slots, session_key_for
 from scheduling.availability.search import nearest_alternatives
-from scheduling.models import AppointmentType
+from scheduling.models import AppointmentType, Resource
 
 from .errors import BookingError, InvalidTransition, SlotUnavailable
 from .models import (
@@ -39,7 +39,8 @@ from .models import (
 
 HOLD_DURATION = timedelta(minutes=10)
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: references are read aloud
-CONFLICT_SQLSTATES = {"23P01", "23505"}  # exclusion violation; unique violation (seat of a group session)
+# Exclusion violation; unique violation (seat of a group session); deadlock, as a backstop to the row locks.
+CONFLICT_SQLSTATES = {"23P01", "23505", "40P01"}
 
 
 # --- customers -----------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def booking_hold(
             booking.reference = _new_reference()
             _place(booking, starts_at, now=now, officer_ids=officer_ids, apply_notice=apply_notice)
             _record(booking, "held", actor=actor, now=now, after=_snapshot(booking), key=idempotency_key)
-    except (IntegrityError, NoAllocation, _NotFree) as error:
+    except (IntegrityError, OperationalError, NoAllocation, _NotFree) as error:
         if replay := _replayed(idempotency_key):
             return replay
         _reraise_unless_conflict(error)
@@ -172,7 +173,7 @@ def booking_confirm(
         try:
             with transaction.atomic():
                 _place(booking, booking.starts_at, now=now)
-        except (IntegrityError, NoAllocation, _NotFree) as error:
+        except (IntegrityError, OperationalError, NoAllocation, _NotFree) as error:
             _reraise_unless_conflict(error)
             raise _unavailable(booking.appointment_type, booking.starts_at, now, gone=True) from error
     elif booking.status != BookingStatus.HELD:
@@ -218,25 +219,31 @@ def booking_create(
     now = now or timezone.now()
     if replay := _replayed(idempotency_key):
         return replay
-    with transaction.atomic():
-        booking = booking_hold(
-            appointment_type=appointment_type,
-            starts_at=starts_at,
-            actor=actor,
-            now=now,
-            channel=channel,
-            priority=priority,
-            officer_ids=officer_ids,
-            apply_notice=apply_notice,
-        )
-        return booking_confirm(
-            booking=booking,
-            customer=customer,
-            actor=actor,
-            now=now,
-            idempotency_key=idempotency_key,
-            **details,
-        )
+    try:
+        with transaction.atomic():
+            booking = booking_hold(
+                appointment_type=appointment_type,
+                starts_at=starts_at,
+                actor=actor,
+                now=now,
+                channel=channel,
+                priority=priority,
+                officer_ids=officer_ids,
+                apply_notice=apply_notice,
+            )
+            return booking_confirm(
+                booking=booking,
+                customer=customer,
+                actor=actor,
+                now=now,
+                idempotency_key=idempotency_key,
+                **details,
+            )
+    except SlotUnavailable:
+        # The same request sent twice at once: the other copy won the slot, and the booking is ours.
+        if replay := _replayed(idempotency_key):
+            return replay
+        raise
 
 
 def booking_reschedule(
@@ -275,7 +282,7 @@ def booking_reschedule(
                 key=idempotency_key,
             )
             messages_record(booking=booking, kind=MessageKind.RESCHEDULED, now=now)
-    except (IntegrityError, NoAllocation, _NotFree) as error:
+    except (IntegrityError, OperationalError, NoAllocation, _NotFree) as error:
         if replay := _replayed(idempotency_key):
             return replay
         _reraise_unless_conflict(error)
@@ -442,6 +449,7 @@ def _place(
     ignore = [booking.pk] if booking.pk else []
     slot = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
     allocation = allocate(appointment_type, slot)
+    _lock_calendars(allocation.officer_ids, allocation.resource_ids)
 
     booking.starts_at = slot.start
     booking.ends_at = slot.end
@@ -476,6 +484,17 @@ def _place(
             for resource_id in allocation.resource_ids
         ]
     )
+
+
+def _lock_calendars(officer_ids: Collection[int], resource_ids: Collection[int]) -> None:
+    """Serialises bookings of the same officers and resources.
+
+    Exclusion constraints check concurrent inserts against each other, so two transactions inserting
+    clashing assignments can deadlock waiting for one another. Taking the officers' and resources' rows in
+    a fixed order first makes the second writer wait, then meet the first one's committed assignment.
+    """
+    list(Officer.objects.select_for_update().filter(pk__in=officer_ids).order_by("pk").values_list("pk"))
+    list(Resource.objects.select_for_update().filter(pk__in=resource_ids).order_by("pk").values_list("pk"))
 
 
 def _slot_at(
@@ -619,7 +638,7 @@ def _replayed(key: str) -> Booking | None:
 
 
 def _reraise_unless_conflict(error: Exception) -> None:
-    if isinstance(error, IntegrityError):
+    if isinstance(error, IntegrityError | OperationalError):
         cause = getattr(error, "__cause__", None)
         if getattr(cause, "sqlstate", None) not in CONFLICT_SQLSTATES:
             raise error

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import DurationField, ExpressionWrapper, Max, Sum
-from django.db.models.functions import Lower, Upper
+from django.db.models import DurationField, ExpressionWrapper, Func, Max, Sum
 from django.utils.translation import gettext as _
 
 from accounts.models import Officer
@@ -64,7 +63,12 @@ def _least_loaded(
         BookingAssignment.objects.filter(officer_id__in=candidates, is_active=True, occupied__overlap=week)
         .values("officer_id")
         .annotate(
-            total=Sum(ExpressionWrapper(Upper("occupied") - Lower("occupied"), output_field=DurationField()))
+            total=Sum(
+                ExpressionWrapper(
+                    Func("occupied", function="upper") - Func("occupied", function="lower"),
+                    output_field=DurationField(),
+                )
+            )
         )
         .values_list("officer_id", "total")
     )

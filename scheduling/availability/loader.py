@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q
+from django.db.models import BigIntegerField, Count, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,6 +58,11 @@ class Supply:
 
     officer_ids: tuple[int, ...]
     resource_ids: tuple[int, ...]
+
+
+class EpochSeconds(Func):
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
+    output_field = BigIntegerField()
 
 
 def to_epoch(moment: datetime) -> int:
@@ -346,9 +351,14 @@ def _booked(
         rows = rows.exclude(booking_id__in=ignore_booking_ids)
     if displace_below is not None:
         rows = rows.filter(booking__priority__gte=displace_below)
-    for officer_id, resource_id, occupied in rows.values_list("officer_id", "resource_id", "occupied"):
+    # Epoch seconds straight from PostgreSQL: parsing thousands of ranges in Python costs more than the query.
+    rows = rows.annotate(
+        lo=EpochSeconds(Func("occupied", function="lower")),
+        hi=EpochSeconds(Func("occupied", function="upper")),
+    )
+    for officer_id, resource_id, lo, hi in rows.values_list("officer_id", "resource_id", "lo", "hi"):
         key = ("officer", officer_id) if officer_id else ("resource", resource_id)
-        yield key, (to_epoch(occupied.lower), to_epoch(occupied.upper))
+        yield key, (lo, hi)
 
 
 def _with_group_sessions(

@@ -1,0 +1,114 @@
+"""Times `available_slots` for one appointment type over a realistic scratch tenant, then deletes it.
+
+    manage.py bench_availability --officers 50 --days 30 --bookings 5000 [--repeat 30] [--keep]
+
+The last line printed is one JSON object, for scripts and CI to compare runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scope
+
+from scheduling.availability.loader import AvailableSlot, available_slots
+from scheduling.benchmarks import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
+
+
+class Command(BaseCommand):
+    help = "Builds a scratch tenant and times available_slots over it (JSON summary on the last line)."
+    # It touches no URLs, views or templates, so a half-finished view elsewhere must not stop a run.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--officers", type=int, default=50)
+        parser.add_argument("--days", type=int, default=30, help="length of the window asked about")
+        parser.add_argument("--bookings", type=int, default=5000, help="confirmed bookings in the window")
+        parser.add_argument("--repeat", type=int, default=30, help="timed calls, after one warm-up call")
+        parser.add_argument("--seed", type=int, default=0, help="the same seed builds the same data")
+        parser.add_argument("--keep", action="store_true", help="keep the scratch tenant to look at")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        officers, days, bookings, repeat = (options[k] for k in ("officers", "days", "bookings", "repeat"))
+        if officers < 1 or days < 1 or repeat < 1 or bookings < 0 or days > 700:
+            raise CommandError("Give at least one officer, 1 to 700 days, bookings >= 0 and repeat >= 1.")
+
+        started = time.perf_counter()
+        try:
+            scenario = availability_scenario_create(
+                officers=officers, days=days, bookings=bookings, seed=options["seed"]
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        built_s = time.perf_counter() - started
+        self.stdout.write(
+            f"built {scenario.tenant.slug}: {officers} officers, {scenario.bookings} bookings, "
+            f"{scenario.start:%Y-%m-%d} to {scenario.end:%Y-%m-%d} ({days} days) in {built_s:.1f} s"
+        )
+        try:
+            result = measure(scenario, repeat=repeat)
+        finally:
+            if options["keep"]:
+                self.stdout.write(
+                    f"kept tenant {scenario.tenant.slug} (host {scenario.tenant.slug}.{HOST_SUFFIX})"
+                )
+            else:
+                started = time.perf_counter()
+                scratch_tenant_delete(tenant=scenario.tenant)
+                self.stdout.write(f"deleted {scenario.tenant.slug} in {time.perf_counter() - started:.1f} s")
+
+        self.stdout.write(
+            f"available_slots alone (no view, no template), {repeat} calls after a warm-up: "
+            f"median {result['median_ms']} ms, p95 {result['p95_ms']} ms, "
+            f"min {result['min_ms']} ms, max {result['max_ms']} ms"
+        )
+        self.stdout.write(
+            f"one call: {result['queries']} queries taking {result['sql_ms']} ms of {result['call_ms']} ms; "
+            f"{result['slots']} slots"
+        )
+        summary = {
+            "officers": officers,
+            "days": days,
+            "bookings": scenario.bookings,
+            **{k: result[k] for k in ("median_ms", "p95_ms", "queries", "slots")},
+        }
+        self.stdout.write(json.dumps(summary))
+
+
+def measure(scenario: Scenario, *, repeat: int) -> dict[str, Any]:
+    """Times `repeat` calls after one untimed warm-up, then counts one more call's queries and SQL time."""
+    appointment_type = scenario.appointment_type
+
+    def call() -> list[AvailableSlot]:
+        return available_slots(appointment_type, scenario.start, scenario.end, now=scenario.now)
+
+    with scope(tenant=scenario.tenant):
+        call()
+        timings = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            slots = call()
+            timings.append((time.perf_counter() - started) * 1000)
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            call()
+            call_ms = (time.perf_counter() - started) * 1000
+    timings.sort()
+    return {
+        "median_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[math.ceil(0.95 * len(timings)) - 1], 2),  # nearest rank
+        "min_ms": round(timings[0], 2),
+        "max_ms": round(timings[-1], 2),
+        "queries": len(captured.captured_queries),
+        "sql_ms": round(sum(float(q["time"]) for q in captured.captured_queries) * 1000, 2),
+        "call_ms": round(call_ms, 2),
+        "slots": len(slots),
+    }

@@ -1,0 +1,112 @@
+"""The benchmark commands at tiny sizes: they build valid data, report what they measured as JSON on
+their last line, and leave nothing behind. Timings are not asserted; they are the commands' output."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Tenant, User
+from bookings.models import Booking, BookingAssignment, BookingStatus
+from scheduling.benchmarks import availability_scenario_create, scratch_tenant_delete
+from scheduling.demo import OFFICER_HOURS
+from scheduling.models import Absence, Holiday
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AVAILABILITY_KEYS = {"officers", "days", "bookings", "median_ms", "p95_ms", "queries", "slots"}
+RACE_KEYS = {
+    "attempts",
+    "succeeded",
+    "lost_race",
+    "errors",
+    "active_bookings",
+    "alternatives_offered",
+    "elapsed_ms",
+}
+
+
+def run(*args: str) -> dict[str, Any]:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def scratch_left() -> list[str]:
+    with scopes_disabled():
+        tenants = list(
+            Tenant.objects.filter(domain_set__host__endswith=".bench.invalid").values_list("slug", flat=True)
+        )
+    return tenants + list(
+        User.objects.filter(email__endswith=".bench.invalid").values_list("email", flat=True)
+    )
+
+
+def test_bench_availability_reports_json_and_deletes_its_tenant() -> None:
+    result = run("bench_availability", "--officers", "3", "--days", "7", "--bookings", "20", "--repeat", "2")
+
+    assert set(result) == AVAILABILITY_KEYS
+    assert (result["officers"], result["days"], result["bookings"]) == (3, 7, 20)
+    assert result["slots"] > 0
+    assert result["queries"] > 0
+    assert 0 < result["median_ms"] <= result["p95_ms"]
+    assert scratch_left() == []
+
+
+def test_bench_availability_keep_leaves_the_tenant_to_inspect() -> None:
+    run("bench_availability", "--officers", "2", "--days", "3", "--bookings", "5", "--repeat", "1", "--keep")
+
+    with scopes_disabled():
+        (tenant,) = Tenant.objects.filter(slug__startswith="bench-")
+        assert Booking.objects.filter(tenant=tenant).count() == 5
+    scratch_tenant_delete(tenant=tenant)
+    assert scratch_left() == []
+
+
+def test_bench_booking_race_has_one_winner_and_alternatives_for_the_rest() -> None:
+    result = run("bench_booking_race", "--attempts", "5")
+
+    assert set(result) == RACE_KEYS
+    assert result["attempts"] == 5
+    assert result["succeeded"] == 1
+    assert result["active_bookings"] == 1
+    assert result["errors"] == 0
+    assert result["lost_race"] == result["alternatives_offered"] == 4
+    assert result["elapsed_ms"] > 0
+    assert scratch_left() == []
+
+
+def test_scenario_bookings_sit_in_open_hours_clear_of_holidays_and_absences() -> None:
+    scenario = availability_scenario_create(officers=6, days=14, bookings=150, seed=7)
+    try:
+        tz = scenario.tenant.zone
+        with scope(tenant=scenario.tenant):
+            assignments = list(BookingAssignment.objects.select_related("booking"))
+            holidays = set(Holiday.objects.values_list("date", flat=True))
+            absences = list(Absence.objects.values_list("officer_id", "starts_at", "ends_at"))
+    finally:
+        scratch_tenant_delete(tenant=scenario.tenant)
+
+    assert len(assignments) == scenario.bookings == 150
+    assert holidays and absences
+    for assignment in assignments:
+        booking, lower, upper = assignment.booking, assignment.occupied.lower, assignment.occupied.upper
+        assert booking.status == BookingStatus.CONFIRMED and booking.customer_id is not None
+        assert lower <= booking.starts_at < booking.ends_at <= upper
+        assert scenario.start <= lower and upper <= scenario.end
+        day = lower.astimezone(tz).date()
+        assert day.weekday() < 5 and day not in holidays
+        assert any(
+            datetime.combine(day, opens, tz) <= lower and upper <= datetime.combine(day, closes, tz)
+            for opens, closes in OFFICER_HOURS
+        )
+        assert not any(
+            officer_id == assignment.officer_id and starts_at < upper and lower < ends_at
+            for officer_id, starts_at, ends_at in absences
+        )
