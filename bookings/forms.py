@@ -71,7 +71,9 @@ class DetailsForm(PortalForm):
         ("both", _("Email and text message")),
     ]
 
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
+    )
     email = forms.EmailField(
         label=_("Email address"),
         required=False,
@@ -88,6 +90,7 @@ class DetailsForm(PortalForm):
     address_line_1 = forms.CharField(
         label=_("Address line 1"),
         required=False,
+        error_messages={"required": _("Enter the first line of the address.")},
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
@@ -100,12 +103,14 @@ class DetailsForm(PortalForm):
     town = forms.CharField(
         label=_("Town or city"),
         required=False,
+        error_messages={"required": _("Enter the town or city.")},
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )
     postcode = forms.CharField(
         label=_("Postcode"),
         required=False,
+        error_messages={"required": _("Enter the postcode.")},
         max_length=10,
         validators=[POSTCODE],
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
@@ -120,6 +125,7 @@ class DetailsForm(PortalForm):
     contact_by = forms.ChoiceField(
         label=_("How should we contact you about this appointment?"),
         choices=CONTACT_CHOICES,
+        error_messages={"required": _("Choose how we should contact you.")},
         widget=forms.RadioSelect,
         initial="email",
     )
@@ -142,6 +148,24 @@ class DetailsForm(PortalForm):
         self.questions = list(appointment_type.questions.all())
         for question in self.questions:
             self.fields[f"q_{question.pk}"] = question_field(question)
+        # Needed only for the contact method chosen: not labelled "(optional)".
+        self.fields["email"].conditional = self.fields["phone"].conditional = True
+        # The error summary lists problems in page order.
+        self.order_fields(
+            [
+                "full_name",
+                "address_line_1",
+                "address_line_2",
+                "town",
+                "postcode",
+                *[f"q_{q.pk}" for q in self.questions],
+                "accessibility_needs",
+                "contact_by",
+                "email",
+                "phone",
+                "consent",
+            ]
+        )
 
     def question_fields(self) -> list[forms.BoundField]:
         return [self[f"q_{q.pk}"] for q in self.questions]
@@ -195,7 +219,12 @@ class DetailsForm(PortalForm):
 
 
 def question_field(question: Question) -> forms.Field:
-    common = {"label": question.label, "help_text": question.help_text, "required": question.required}
+    common = {
+        "label": question.label,
+        "help_text": question.help_text,
+        "required": question.required,
+        "error_messages": {"required": _("Answer the question: %(question)s") % {"question": question.label}},
+    }
     if question.kind == QuestionKind.LONG_TEXT:
         return forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), **common)
     if question.kind == QuestionKind.YES_NO:

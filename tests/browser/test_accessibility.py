@@ -119,13 +119,6 @@ def not_found(portal, page: Page) -> None:
     assert page.goto(portal.url + "/no-such-page/").status == 404
 
 
-# Pages with a back link, which templates put before <main>, outside every landmark.
-BACK_LINK_OUTSIDE_LANDMARKS = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="axe 'region': the .back-link (block before_content) is outside every landmark; "
-    "wrap it in <nav aria-label='Back'> in service, details, reschedule and cancel templates",
-)
 
 PAGES: dict[str, Callable[..., None]] = {
     f.__name__.replace("_", " "): f
@@ -153,22 +146,11 @@ PAGES: dict[str, Callable[..., None]] = {
 }
 
 
-WITH_BACK_LINK = {
-    "slot picker",
-    "slot picker next week",
-    "slot picker time taken",
-    "details",
-    "details with errors",
-    "details hold lapsed",
-    "reschedule",
-    "cancel",
-}
-
 
 @pytest.mark.parametrize(
     "visit",
     [
-        pytest.param(visit, id=name, marks=[BACK_LINK_OUTSIDE_LANDMARKS] if name in WITH_BACK_LINK else [])
+        pytest.param(visit, id=name)
         for name, visit in PAGES.items()
     ],
 )

@@ -247,11 +247,6 @@ def test_a_forged_manage_link_gets_a_clear_page(portal, page: Page):
     expect(page.get_by_role("heading", level=1)).to_have_text("Your booking")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="includes/error_summary.html links radio fields to '#' (RadioSelect has no id_for_label)",
-)
 def test_every_error_summary_link_focuses_its_field(portal, page: Page):
     portal.hold(page, portal.at(1, 10))
     page.get_by_role("radio", name="Text message", exact=True).check()
