@@ -396,7 +396,10 @@ def test_changes_queue_messages_in_the_same_transaction(world) -> None:
     booking_cancel(booking=booking, now=NOW)
     sent = list(Message.objects.filter(booking=booking).values_list("kind", "channel"))
     assert sent == [
-        ("confirmation", "email"), ("confirmation", "sms"),
-        ("rescheduled", "email"), ("rescheduled", "sms"),
-        ("cancelled", "email"), ("cancelled", "sms"),
+        ("confirmation", "email"),
+        ("confirmation", "sms"),
+        ("rescheduled", "email"),
+        ("rescheduled", "sms"),
+        ("cancelled", "email"),
+        ("cancelled", "sms"),
     ]

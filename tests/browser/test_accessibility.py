@@ -119,7 +119,6 @@ def not_found(portal, page: Page) -> None:
     assert page.goto(portal.url + "/no-such-page/").status == 404
 
 
-
 PAGES: dict[str, Callable[..., None]] = {
     f.__name__.replace("_", " "): f
     for f in (
@@ -146,13 +145,9 @@ PAGES: dict[str, Callable[..., None]] = {
 }
 
 
-
 @pytest.mark.parametrize(
     "visit",
-    [
-        pytest.param(visit, id=name)
-        for name, visit in PAGES.items()
-    ],
+    [pytest.param(visit, id=name) for name, visit in PAGES.items()],
 )
 def test_no_axe_violations(portal, page: Page, visit, axe, describe_violations):
     visit(portal, page)
