@@ -11,6 +11,7 @@ from accounts.models import Domain, Membership, Officer, Role, Skill, Team, Tena
 class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Council {n}")
     slug = factory.Sequence(lambda n: f"council-{n}")
@@ -59,6 +60,7 @@ class SkillFactory(factory.django.DjangoModelFactory):
 class OfficerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Officer
+        skip_postgeneration_save = True
 
     tenant = factory.SubFactory(TenantFactory)
     user = factory.LazyAttribute(lambda o: MembershipFactory(tenant=o.tenant, role=Role.OFFICER).user)

@@ -20,3 +20,6 @@ TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
 TWILIO_ACCOUNT_SID = "ACtest"
 TWILIO_AUTH_TOKEN = "test-token"
 TWILIO_FROM_NUMBER = "+447700900000"
+# Tests serve static files through the finders; there is no collected STATIC_ROOT to point WhiteNoise at.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
