@@ -266,6 +266,8 @@ def booking_reschedule(
             booking = _locked(booking)
             if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.NEEDS_REBOOKING):
                 raise InvalidTransition(_("Only a confirmed booking can be moved."))
+            if booking.status == BookingStatus.CONFIRMED and booking.starts_at == starts_at:
+                return booking  # already there: nothing to move, nobody to tell
             before = _snapshot(booking)
             _deactivate_assignments(booking)
             _place(booking, starts_at, now=now, apply_notice=apply_notice)

@@ -100,44 +100,29 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type = access_bookable_type(slug)
     if getattr(request, "limited", False):
         return too_many_requests(request)
-    form = SlotForm(request.POST)
-    if not form.is_valid():
+
+    def picker(**problem: Any) -> HttpResponse:
         return slot_picker_response(
             request,
             appointment_type,
             template="bookings/portal/service.html",
             action=reverse("bookings:hold", args=[slug]),
             base=reverse("bookings:service", args=[slug]),
-            problem=_("Choose a time from the list."),
-            status=400,
+            **problem,
         )
+
+    form = SlotForm(request.POST)
+    if not form.is_valid():
+        return picker(problem=_("Choose a time from the list."), status=400)
     starts_at = form.cleaned_data["start"]
     if same := _live_hold(request, appointment_type, starts_at):
         return redirect("bookings:details", reference=same.reference)
     try:
         booking = booking_hold(appointment_type=appointment_type, starts_at=starts_at, channel=Channel.PORTAL)
     except SlotUnavailable as error:
-        return slot_picker_response(
-            request,
-            appointment_type,
-            template="bookings/portal/service.html",
-            action=reverse("bookings:hold", args=[slug]),
-            base=reverse("bookings:service", args=[slug]),
-            problem=error.message,
-            alternatives=error.alternatives,
-            status=409,
-            week=starts_at,
-        )
+        return picker(problem=error.message, alternatives=error.alternatives, status=409, week=starts_at)
     except BookingError as error:
-        return slot_picker_response(
-            request,
-            appointment_type,
-            template="bookings/portal/service.html",
-            action=reverse("bookings:hold", args=[slug]),
-            base=reverse("bookings:service", args=[slug]),
-            problem=error.message,
-            status=400,
-        )
+        return picker(problem=error.message, status=400)
     _release_other_holds(request, keep=booking)
     request.session[HOLDS] = [*request.session.get(HOLDS, [])[-9:], booking.reference]
     return redirect("bookings:details", reference=booking.reference)
@@ -243,50 +228,41 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
         return bad_link(request, error)
     if not customer_may_change(booking):
         return render(request, "bookings/portal/manage.html", _manage_context(booking, token), status=403)
-    action = reverse("bookings:manage-reschedule", args=[token])
-    template = "bookings/portal/reschedule.html"
-    picker = {
-        "template": template,
-        "action": action,
-        "base": action,
-        "booking": booking,
-        "token": token,
-        "ignore": [booking.pk],
-    }
-    if request.method == "POST":
-        if getattr(request, "limited", False):
-            return too_many_requests(request)
-        form = SlotForm(request.POST)
-        if not form.is_valid():
-            return slot_picker_response(
-                request,
-                booking.appointment_type,
-                **picker,
-                problem=_("Choose a time from the list."),
-                status=400,
-            )
-        try:
-            booking_reschedule(
-                booking=booking,
-                starts_at=form.cleaned_data["start"],
-                idempotency_key=f"portal-move:{booking.pk}:{form.cleaned_data['start'].isoformat()}",
-            )
-        except SlotUnavailable as error:
-            return slot_picker_response(
-                request,
-                booking.appointment_type,
-                **picker,
-                problem=error.message,
-                alternatives=error.alternatives,
-                status=409,
-                week=form.cleaned_data["start"],
-            )
-        except BookingError as error:
-            return slot_picker_response(
-                request, booking.appointment_type, **picker, problem=error.message, status=400
-            )
-        return HttpResponseRedirect(reverse("bookings:manage", args=[token]) + "?moved=1", status=303)
-    return slot_picker_response(request, booking.appointment_type, **picker)
+
+    def picker(**problem: Any) -> HttpResponse:
+        action = reverse("bookings:manage-reschedule", args=[token])
+        return slot_picker_response(
+            request,
+            booking.appointment_type,
+            template="bookings/portal/reschedule.html",
+            action=action,
+            base=action,
+            booking=booking,
+            token=token,
+            ignore=[booking.pk],
+            **problem,
+        )
+
+    if request.method == "GET":
+        return picker()
+    if getattr(request, "limited", False):
+        return too_many_requests(request)
+    form = SlotForm(request.POST)
+    if not form.is_valid():
+        return picker(problem=_("Choose a time from the list."), status=400)
+    starts_at = form.cleaned_data["start"]
+    try:
+        # Keyed on the booking's state as the customer saw it, so a double submission moves it once.
+        booking_reschedule(
+            booking=booking,
+            starts_at=starts_at,
+            idempotency_key=f"portal-move:{booking.pk}:{booking.events.count()}:{starts_at.isoformat()}",
+        )
+    except SlotUnavailable as error:
+        return picker(problem=error.message, alternatives=error.alternatives, status=409, week=starts_at)
+    except BookingError as error:
+        return picker(problem=error.message, status=400)
+    return HttpResponseRedirect(reverse("bookings:manage", args=[token]) + "?moved=1", status=303)
 
 
 @require_http_methods(["GET", "POST"])

@@ -403,3 +403,13 @@ def test_changes_queue_messages_in_the_same_transaction(world) -> None:
         ("cancelled", "email"),
         ("cancelled", "sms"),
     ]
+
+
+def test_rescheduling_to_the_same_time_changes_and_tells_nothing(world) -> None:
+    from notifications.models import Message
+
+    _, _, kind = world
+    booking = book(kind, 10)
+    events, messages = booking.events.count(), Message.objects.count()
+    assert booking_reschedule(booking=booking, starts_at=at(MONDAY, 10), now=NOW).starts_at == at(MONDAY, 10)
+    assert (booking.events.count(), Message.objects.count()) == (events, messages)

@@ -277,3 +277,15 @@ def test_unknown_reference_gets_the_same_answer_and_sends_nothing(service, clien
 def test_holding_is_rate_limited(service, client, settings) -> None:
     statuses = [hold(client, at(MONDAY, 9) + timedelta(minutes=30 * i)).status_code for i in range(22)]
     assert statuses.count(429) >= 1 and statuses[0] == 302
+
+
+def test_moving_back_and_forth_moves_every_time(service, client, tenant) -> None:
+    booking = book(client, service)
+    token = manage_token(tenant_id=tenant.pk, booking_id=booking.pk)
+    for hour in (14, 10, 14):
+        assert (
+            client.post(f"/manage/{token}/reschedule/", {"start": at(MONDAY, hour).isoformat()}).status_code
+            == 303
+        )
+        booking.refresh_from_db()
+        assert booking.starts_at == at(MONDAY, hour)
