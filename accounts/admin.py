@@ -159,6 +159,26 @@ class MembershipAdminForm(TenantAdminForm):
         return super().save(commit=commit)
 
 
+@admin.register(Tenant, site=tenant_admin_site)
+class OrganisationAdmin(TenantPermissionsMixin, admin.ModelAdmin):
+    """A tenant's administrators edit their own organisation's branding, zone and languages, nothing else.
+
+    Host names and creating or removing tenants stay with the platform operator.
+    """
+
+    fields = ["name", "logo", "primary_colour", "accent_colour", "time_zone", "welsh_enabled"]
+    list_display = ["name", "time_zone", "welsh_enabled"]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Tenant]:
+        return super().get_queryset(request).filter(pk=request.tenant.pk)
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Membership, site=tenant_admin_site)
 class MembershipAdmin(TenantModelAdmin):
     form = MembershipAdminForm

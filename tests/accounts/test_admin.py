@@ -154,3 +154,31 @@ def test_officer_factory_keeps_graph_in_one_tenant(tenant) -> None:
     officer = OfficerFactory(tenant=tenant)
     with scopes_disabled():
         assert Membership.objects.get(user=officer.user).tenant == tenant
+
+
+def test_tenant_admin_edits_only_their_own_organisation(tenant, other_tenant, client_for, member_of) -> None:
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    listing = client.get("/admin/accounts/tenant/").content.decode()
+    assert "Northshire Council" in listing and "Southvale" not in listing
+    assert client.get(f"/admin/accounts/tenant/{other_tenant.pk}/change/").status_code == 302
+    assert client.get("/admin/accounts/tenant/add/").status_code == 403
+    response = client.post(
+        f"/admin/accounts/tenant/{tenant.pk}/change/",
+        {
+            "name": "Northshire Council",
+            "primary_colour": "#005ea5",
+            "accent_colour": "#0b0c0c",
+            "time_zone": "Europe/London",
+            "welsh_enabled": "on",
+        },
+    )
+    assert response.status_code == 302
+    tenant.refresh_from_db()
+    assert tenant.welsh_enabled and tenant.primary_colour == "#005ea5"
+    bad = client.post(
+        f"/admin/accounts/tenant/{tenant.pk}/change/",
+        {"name": "X", "primary_colour": "blue", "accent_colour": "#0b0c0c", "time_zone": "Mars/Base"},
+    )
+    assert bad.status_code == 200 and "is not a known time zone" in bad.content.decode()
+    other_tenant.refresh_from_db()
+    assert not other_tenant.welsh_enabled

@@ -15,7 +15,12 @@ OPERATOR_EMAIL = "operator@bookings.example"
 
 DEMO_TENANTS = [
     {"name": "Northshire Council", "slug": "northshire", "hosts": ["northshire.localhost"]},
-    {"name": "Southvale Regulatory Agency", "slug": "southvale", "hosts": ["southvale.localhost"]},
+    {
+        "name": "Southvale Regulatory Agency",
+        "slug": "southvale",
+        "hosts": ["southvale.localhost"],
+        "welsh": True,
+    },
 ]
 
 OFFICERS = [
@@ -48,6 +53,9 @@ class Command(BaseCommand):
     @transaction.atomic
     def _seed(self, spec: dict) -> None:
         tenant = tenant_create(name=spec["name"], slug=spec["slug"], hosts=spec["hosts"])
+        if spec.get("welsh"):
+            tenant.welsh_enabled = True
+            tenant.save(update_fields=["welsh_enabled"])
         domain = spec["slug"]
         with scope(tenant=tenant):
             for role, local in [
