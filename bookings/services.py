@@ -38,6 +38,8 @@ from .models import (
 )
 
 HOLD_DURATION = timedelta(minutes=10)
+# How to reach a customer on the contacts already on record, chosen afresh with each booking.
+CHOSEN_EACH_TIME = {"contact_by_email", "contact_by_sms", "preferred_language"}
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: references are read aloud
 # Exclusion violation; unique violation (seat of a group session); deadlock, as a backstop to the row locks.
 CONFLICT_SQLSTATES = {"23P01", "23505", "40P01"}
@@ -53,11 +55,17 @@ def customer_find_or_create(
     email: str = "",
     phone: str = "",
     consent: bool = False,
+    overwrite: bool = False,
     now: datetime | None = None,
     **details: Any,
 ) -> Customer:
-    """The tenant's customer with this email (or, failing that, phone), updated with what was given;
-    a new one only when neither matches. The unique constraints make a concurrent duplicate impossible."""
+    """The tenant's customer with this email (or, failing that, phone); a new one only when neither
+    matches. The unique constraints make a concurrent duplicate impossible.
+
+    An existing customer's blank fields are filled in from what was given. Only `overwrite=True` (staff
+    who have checked who they are speaking to) replaces what is already on record: anyone can type an
+    email address into the portal, so the portal must not rewrite someone else's details.
+    """
     now = now or timezone.now()
     email, phone = email.strip().lower(), normalise_phone(phone)
     if not email and not phone:
@@ -81,7 +89,12 @@ def customer_find_or_create(
             customer = Customer.objects.filter(lookup).first()
             if customer is None:
                 raise
-    changed = {"full_name": full_name, **details}
+    given = {"full_name": full_name, **details}
+    changed = {
+        k: v
+        for k, v in given.items()
+        if overwrite or k in CHOSEN_EACH_TIME or getattr(customer, k) in ("", None)
+    }
     if email and not customer.email:
         changed["email"] = email
     if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():

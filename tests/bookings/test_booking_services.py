@@ -296,7 +296,9 @@ def test_customers_are_found_again_by_email_or_phone(in_tenant) -> None:
     first = customer_find_or_create(
         tenant=tenant, full_name="Ann", email="Ann@Example.org", phone="07700 900123", consent=True, now=NOW
     )
-    by_email = customer_find_or_create(tenant=tenant, full_name="Ann Smith", email="ann@example.org")
+    by_email = customer_find_or_create(
+        tenant=tenant, full_name="Ann Smith", email="ann@example.org", overwrite=True
+    )
     by_phone = customer_find_or_create(tenant=tenant, full_name="Ann Smith", phone="+447700900123")
     assert first.pk == by_email.pk == by_phone.pk
     assert Customer.objects.count() == 1
@@ -413,3 +415,13 @@ def test_rescheduling_to_the_same_time_changes_and_tells_nothing(world) -> None:
     events, messages = booking.events.count(), Message.objects.count()
     assert booking_reschedule(booking=booking, starts_at=at(MONDAY, 10), now=NOW).starts_at == at(MONDAY, 10)
     assert (booking.events.count(), Message.objects.count()) == (events, messages)
+
+
+def test_a_portal_match_fills_blanks_but_never_rewrites_someone_elses_details(in_tenant) -> None:
+    tenant = in_tenant
+    first = customer_find_or_create(tenant=tenant, full_name="Ann", email="ann@example.org", town="Northtown")
+    again = customer_find_or_create(
+        tenant=tenant, full_name="Mallory", email="ann@example.org", town="Elsewhere", postcode="NT1 1AA"
+    )
+    assert again.pk == first.pk
+    assert (again.full_name, again.town, again.postcode) == ("Ann", "Northtown", "NT1 1AA")
