@@ -14,7 +14,8 @@ from scheduling.allocation import Allocation, NoAllocation, allocate
 from scheduling.availability.loader import AvailableSlot, available_slots
 from scheduling.models import AppointmentType, Priority
 
-SEARCH_CHUNK = timedelta(days=7)
+# Big enough that an empty diary is searched in a few calls, small enough that the first call is cheap.
+SEARCH_CHUNK = timedelta(days=28)
 
 
 def earliest_slot(
