@@ -6,6 +6,7 @@ from django.test import Client
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Domain, Membership, Officer, Role, Skill, Tenant
+from scheduling.models import Category
 from tests.factories import OfficerFactory, SkillFactory, UserFactory
 
 
@@ -142,6 +143,13 @@ def test_platform_admin_manages_tenants_and_domains(db) -> None:
         tenant = Tenant.objects.get(slug="eastwick")
         assert Domain.objects.get(host="eastwick.localhost").tenant == tenant
     assert Client(HTTP_HOST="eastwick.localhost").get("/").status_code == 200
+    with scope(tenant=tenant):  # the platform admin provisions the default categories too
+        assert list(Category.objects.values_list("name", flat=True)) == [
+            "Inspection",
+            "Consultation",
+            "Meeting",
+            "Public service",
+        ]
 
 
 def test_tenant_administrator_cannot_use_the_platform_admin(tenant, member_of) -> None:
