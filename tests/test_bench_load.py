@@ -6,12 +6,9 @@ The wrk outputs are captured from real runs of wrk 4.1.0 (Debian's package)."""
 
 from __future__ import annotations
 
-import environ
 import pytest
-from django.core.management.base import CommandError
 
 from bookings.management.commands.bench_load import (
-    database_url,
     parse_wrk_output,
     server_errors,
     wrk_script,
@@ -193,50 +190,6 @@ def test_the_hold_script_cycles_form_encoded_starts_with_the_csrf_pair_and_the_t
 def test_the_script_refuses_text_lua_would_read_differently() -> None:
     with pytest.raises(ValueError, match="printable ASCII"):
         wrk_script(host="bench.invalid", method="GET", path="/", headers={"X-Name": "Caerdydd\n"})
-
-
-@pytest.mark.parametrize(
-    "database",
-    [
-        {
-            "NAME": "bookings",
-            "USER": "postgres",
-            "PASSWORD": "",
-            "HOST": "/work/main/.local/run",
-            "PORT": 5432,
-        },
-        {
-            "NAME": "bookings",
-            "USER": "app@x",
-            "PASSWORD": "p:w/?",
-            "HOST": "db",
-            "PORT": "5433",
-            "OPTIONS": {},
-        },
-        {
-            "NAME": "bookings",
-            "USER": "app",
-            "PASSWORD": "",
-            "HOST": "db",
-            "PORT": "",
-            "OPTIONS": {"sslmode": "require"},
-        },
-    ],
-)
-def test_the_database_url_reads_back_as_the_same_database(database: dict) -> None:
-    database = {"ENGINE": "django.db.backends.postgresql", **database}
-
-    parsed = environ.Env.db_url_config(database_url(database))
-
-    for key in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST"):
-        assert parsed[key] == database[key]
-    assert str(parsed.get("PORT") or 5432) == str(database["PORT"] or 5432)
-    assert parsed.get("OPTIONS", {}) == database.get("OPTIONS", {})
-
-
-def test_a_database_a_url_cannot_carry_is_refused() -> None:
-    with pytest.raises(CommandError):
-        database_url({"ENGINE": "django.db.backends.sqlite3", "NAME": "/tmp/db.sqlite3"})
 
 
 def test_server_errors_counts_the_exception_each_request_died_of_not_its_context() -> None:

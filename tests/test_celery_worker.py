@@ -16,17 +16,10 @@ from django.db import connection, transaction
 from accounts.models import Role
 from accounts.tasks import worker_probe
 from config.celery import enqueue_on_commit
+from config.database_url import database_url
 from tests.factories import MembershipFactory, TenantFactory
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def database_url_for_test_db() -> str:
-    s = connection.settings_dict
-    host = s["HOST"] or "localhost"
-    if host.startswith("/"):
-        return f"postgres://{s['USER']}@:{s['PORT'] or 5432}/{host}/{s['NAME']}"
-    return f"postgres://{s['USER']}:{s['PASSWORD']}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def worker_queue(transactional_db: None) -> Iterator[str]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for_test_db(),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     worker = subprocess.Popen(

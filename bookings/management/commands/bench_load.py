@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-import environ
 from django.conf import settings
 from django.core import signing
 from django.core.management.base import BaseCommand, CommandError
@@ -49,6 +48,7 @@ from django_scopes import scope
 from bookings.errors import SlotUnavailable
 from bookings.models import Channel
 from bookings.services import booking_hold
+from config.database_url import database_url
 from scheduling.availability.loader import available_slots
 from scheduling.benchmarks import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
 from scheduling.models import AppointmentType
@@ -473,7 +473,7 @@ def gunicorn_environment(*, secret_key: str) -> dict[str, str]:
         "SECRET_KEY": secret_key,
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
-        "DATABASE_URL": database_url(settings.DATABASES["default"]),
+        "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "PORTAL_HOLD_RATE": UNLIMITED,
         "PORTAL_SUBMIT_RATE": UNLIMITED,
@@ -482,34 +482,11 @@ def gunicorn_environment(*, secret_key: str) -> dict[str, str]:
     }
 
 
-def database_url(database: Mapping[str, Any]) -> str:
-    """The DATABASE_URL that django-environ reads back as `database` (a socket directory as HOST too).
-
-    Raises CommandError when it would not read back the same (an engine or option a URL cannot carry).
-    """
-    user = quote(str(database.get("USER") or ""), safe="")
-    password = quote(str(database.get("PASSWORD") or ""), safe="")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    host, port = str(database.get("HOST") or ""), str(database.get("PORT") or "")
-    name = quote(str(database["NAME"]), safe="")
-    if host.startswith("/"):
-        url = f"postgres://{credentials}:{port or 5432}/{host}/{name}"
-    else:
-        url = f"postgres://{credentials}{host}{f':{port}' if port else ''}/{name}"
-    options = database.get("OPTIONS") or {}
-    if options:
-        url += "?" + urlencode(options)
-    parsed = environ.Env.db_url_config(url)
-    wanted = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST")
-    if any(str(parsed.get(k) or "") != str(database.get(k) or "") for k in wanted) or str(
-        parsed.get("PORT") or 5432
-    ) != str(database.get("PORT") or 5432):
-        raise CommandError(f"Cannot pass this database to gunicorn as a URL: {database.get('ENGINE')}")
-    if {str(k): str(v) for k, v in (parsed.get("OPTIONS") or {}).items()} != {
-        str(k): str(v) for k, v in options.items()
-    }:
-        raise CommandError("Cannot pass this database's OPTIONS to gunicorn in a URL.")
-    return url
+def _database_url() -> str:
+    try:
+        return database_url(settings.DATABASES["default"])
+    except ValueError as error:
+        raise CommandError(f"Cannot hand this database to gunicorn: {error}") from error
 
 
 def static_files_collect() -> None:
