@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from .models import Message, MessageChannel
 
+if TYPE_CHECKING:
+    from bookings.models import Booking
 
-def messages_record(*, booking: object, kind: str, now: datetime | None = None) -> list[Message]:
+
+def messages_record(*, booking: Booking, kind: str, now: datetime | None = None) -> list[Message]:
     """Queues `kind` for the booking's customer on each channel they chose (and can be reached on)."""
-    customer = booking.customer  # type: ignore[attr-defined]
+    customer = booking.customer
     if customer is None:
         return []
     channels = []
@@ -26,7 +30,7 @@ def messages_record(*, booking: object, kind: str, now: datetime | None = None) 
                 booking=booking,
                 customer=customer,
                 kind=kind,
-                channel=channel,  # type: ignore[attr-defined]
+                channel=channel,
                 to=address,
                 created_at=now or timezone.now(),
             )

@@ -161,12 +161,15 @@ def _minutes(value: time) -> int:
     return value.hour * 60 + value.minute
 
 
+def _ends_after_start(form: forms.Form, cleaned: dict[str, Any], start: str, end: str, message: str) -> None:
+    if cleaned.get(start) and cleaned.get(end) and cleaned[end] <= cleaned[start]:
+        form.add_error(end, message)
+
+
 class WorkingIntervalForm(TenantAdminForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error("end", _("The end time must be after the start time."))
+        _ends_after_start(self, cleaned, "start", "end", _("The end time must be after the start time."))
         return cleaned
 
 
@@ -284,9 +287,7 @@ class AbsenceForm(TenantAdminForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         _one_owner_errors(self, cleaned, str(_("absence")))
-        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts_at and ends_at and ends_at <= starts_at:
-            self.add_error("ends_at", _("The absence must end after it starts."))
+        _ends_after_start(self, cleaned, "starts_at", "ends_at", _("The absence must end after it starts."))
         return cleaned
 
 
@@ -314,9 +315,7 @@ class HolidayAdmin(TenantModelAdmin):
 class ServiceBlockForm(TenantAdminForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end <= start:
-            self.add_error("end", _("The end time must be after the start time."))
+        _ends_after_start(self, cleaned, "start", "end", _("The end time must be after the start time."))
         return cleaned
 
 
