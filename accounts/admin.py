@@ -22,6 +22,7 @@ from django_scopes import get_scope
 
 from .models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
 from .permissions import has_role
+from .services import tenant_onboard
 
 
 class TenantAdminSite(admin.AdminSite):
@@ -226,11 +227,10 @@ class TenantAdmin(admin.ModelAdmin):
     inlines = [DomainInline, MembershipInline]
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change:
-            from scheduling.services import categories_create_defaults  # scheduling depends on accounts
-
-            categories_create_defaults(tenant=obj)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            tenant_onboard(tenant=obj)  # host names follow from the inline
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         for inline_form in formset.forms:

@@ -6,20 +6,28 @@ from django.db import transaction
 from django_scopes import scopes_disabled
 
 from .models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
+from .signals import tenant_created
 
 
 @transaction.atomic
 def tenant_create(*, name: str, slug: str, hosts: list[str], time_zone: str = "Europe/London") -> Tenant:
-    """A tenant with its host names (the first host is the primary one) and the default categories."""
+    """A tenant with its host names (the first host is the primary one), onboarded (see tenant_onboard)."""
     tenant = Tenant(name=name, slug=slug, time_zone=time_zone)
     tenant.full_clean()
+    tenant_onboard(tenant=tenant, hosts=hosts)
+    return tenant
+
+
+@transaction.atomic
+def tenant_onboard(*, tenant: Tenant, hosts: list[str] = ()) -> Tenant:
+    """Saves a new tenant and its host names, then sends `tenant_created` in the same transaction so every
+    app gives it its defaults (scheduling: the default categories). The one way a tenant comes to exist:
+    the platform admin and the demo seed both come through here."""
     tenant.save()
     with scopes_disabled():
         for index, host in enumerate(hosts):
             Domain.objects.create(tenant=tenant, host=host.lower(), is_primary=index == 0)
-    from scheduling.services import categories_create_defaults  # scheduling depends on accounts
-
-    categories_create_defaults(tenant=tenant)
+    tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

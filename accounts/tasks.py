@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import Membership, Tenant
-from config.celery import TenantTask
+from accounts.tasking import TenantTask
 
 
 @shared_task(base=TenantTask, name="accounts.worker_probe")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from scheduling.errors import SchedulingError
 
 if TYPE_CHECKING:
-    from scheduling.availability.loader import AvailableSlot
+    from bookings.availability import AvailableSlot
 
 
 class BookingError(SchedulingError):

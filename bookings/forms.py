@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import AppointmentType, LocationMode, Question, QuestionKind
 
-from .services import normalise_phone
+from .contacts import normalise_phone
 
 MOBILE = RegexValidator(
     r"^\+?[0-9 ()-]{10,20}$", _("Enter a mobile number, like 07700 900 982 or +44 7700 900 982.")

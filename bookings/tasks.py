@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts.models import Tenant
-from config.celery import TenantTask
+from accounts.tasking import TenantTask
 
 from .services import holds_expire
 

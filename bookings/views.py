@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from itertools import groupby
 from typing import Any
 
 from django.conf import settings
@@ -22,14 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from scheduling.availability.loader import AvailableSlot, available_slots
-from scheduling.availability.search import earliest_slot
+from bookings.availability import AvailableSlot, available_slots, earliest_slot
 from scheduling.models import AppointmentType
 
 from . import calendar_files
 from .errors import BookingError, SlotUnavailable
 from .forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
 from .models import Booking, BookingStatus, Channel
+from .selectors import booking_for_reference, holds_among, live_hold, portal_services_by_category
 from .services import (
     access_code_send,
     booking_cancel,
@@ -74,13 +73,7 @@ def access_managed_booking(request: HttpRequest, token: str) -> Booking:
 
 
 def portal_home(request: HttpRequest) -> HttpResponse:
-    services = (
-        AppointmentType.objects.bookable_online()
-        .select_related("category")
-        .order_by("category__position", "category__name", "name")
-    )
-    groups = [(category, list(items)) for category, items in groupby(services, key=lambda s: s.category)]
-    return render(request, "bookings/portal/home.html", {"groups": groups})
+    return render(request, "bookings/portal/home.html", {"groups": portal_services_by_category()})
 
 
 def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
@@ -317,8 +310,10 @@ def verify_code(request: HttpRequest) -> HttpResponse:
             if one_time_code_check(
                 tenant_id=request.tenant.pk, reference=reference, code=form.cleaned_data["code"]
             ):
-                booking = Booking.objects.get(reference=reference)
+                booking = booking_for_reference(reference)
                 del request.session[FOUND]
+                if booking is None:
+                    return redirect("bookings:find")
                 token = manage_token(tenant_id=request.tenant.pk, booking_id=booking.pk)
                 return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
             form.add_error(
@@ -419,20 +414,17 @@ def _live_hold(
     request: HttpRequest, appointment_type: AppointmentType, starts_at: datetime
 ) -> Booking | None:
     """A second click on the same slot finds the hold the first click made."""
-    return Booking.objects.filter(
-        reference__in=request.session.get(HOLDS, []),
+    return live_hold(
+        references=request.session.get(HOLDS, []),
         appointment_type=appointment_type,
         starts_at=starts_at,
-        status=BookingStatus.HELD,
-        hold_expires_at__gt=timezone.now(),
-    ).first()
+        now=timezone.now(),
+    )
 
 
 def _release_other_holds(request: HttpRequest, *, keep: Booking) -> None:
     """One browser holds one slot at a time: choosing another time frees the previous one."""
-    for other in Booking.objects.filter(
-        reference__in=request.session.get(HOLDS, []), status=BookingStatus.HELD
-    ):
+    for other in holds_among(request.session.get(HOLDS, [])):
         if other.pk != keep.pk:
             booking_cancel(booking=other, reason="Customer chose another time")
 

@@ -1,4 +1,10 @@
-"""The outbox: every message to a customer is a row written in the same transaction as its cause."""
+"""The outbox: every message is a row written in the same transaction as its cause.
+
+Notifications sit below bookings: they know contacts, channels and message kinds, never a booking. The
+caller names what a message is about (`topic`, e.g. a booking reference) and whom (`recipient`, e.g.
+`customer:42`) as plain strings it can search by, and gives each message a `dedupe_key` so queuing the same
+message twice keeps one.
+"""
 
 from __future__ import annotations
 
@@ -30,20 +36,30 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(TenantOwned):
-    """One message to one customer on one channel; the dispatcher sends pending ones exactly once."""
+    """One message to one address on one channel; the dispatcher sends pending ones exactly once."""
 
-    booking = models.ForeignKey("bookings.Booking", on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey("bookings.Customer", on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=20, choices=MessageKind.choices)
     channel = models.CharField(max_length=10, choices=MessageChannel.choices)
     to = models.CharField(max_length=254)
+    topic = models.CharField(max_length=100, blank=True)
+    recipient = models.CharField(max_length=100, blank=True)
+    dedupe_key = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]),
+            models.Index(fields=["tenant", "topic"], name="notificatio_tenant__topic_idx"),
+            models.Index(fields=["tenant", "recipient"], name="notificatio_tenant__recip_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key"], name="message_dedupe_key_unique_per_tenant"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.get_channel_display()} to {self.to}"

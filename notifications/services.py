@@ -1,39 +1,40 @@
-"""Writes for notifications: recording what is to be sent, inside the caller's transaction."""
+"""Writes for notifications: queuing what is to be sent, inside the caller's transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from .models import Message, MessageChannel
-
-if TYPE_CHECKING:
-    from bookings.models import Booking
+from .models import Message
 
 
-def messages_record(*, booking: Booking, kind: str, now: datetime | None = None) -> list[Message]:
-    """Queues `kind` for the booking's customer on each channel they chose (and can be reached on)."""
-    customer = booking.customer
-    if customer is None:
-        return []
-    channels = []
-    if customer.contact_by_email and customer.email:
-        channels.append((MessageChannel.EMAIL, customer.email))
-    if customer.contact_by_sms and customer.phone:
-        channels.append((MessageChannel.SMS, customer.phone))
-    return Message.objects.bulk_create(
-        [
-            Message(
-                tenant_id=booking.tenant_id,
-                booking=booking,
-                customer=customer,
-                kind=kind,
-                channel=channel,
-                to=address,
-                created_at=now or timezone.now(),
-            )
-            for channel, address in channels
-        ]
+def message_queue(
+    *,
+    tenant_id: int,
+    kind: str,
+    channel: str,
+    to: str,
+    dedupe_key: str,
+    topic: str = "",
+    recipient: str = "",
+    now: datetime | None = None,
+) -> Message:
+    """Queues one message in the caller's transaction, so it exists exactly when its cause does.
+
+    Queuing the same `dedupe_key` again returns the message already queued: a retried change never
+    sends twice.
+    """
+    message, _created = Message.objects.get_or_create(
+        tenant_id=tenant_id,
+        dedupe_key=dedupe_key,
+        defaults={
+            "kind": kind,
+            "channel": channel,
+            "to": to,
+            "topic": topic,
+            "recipient": recipient,
+            "created_at": now or timezone.now(),
+        },
     )
+    return message

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bookings.management.commands.bench_load import (
+from benchmarks.management.commands.bench_load import (
     parse_wrk_output,
     server_errors,
     wrk_script,

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
+from benchmarks.scenarios import availability_scenario_create, scratch_tenant_delete
 from bookings.models import Booking, BookingAssignment, BookingStatus
-from scheduling.benchmarks import availability_scenario_create, scratch_tenant_delete
-from scheduling.demo import OFFICER_HOURS
+from demo.scheduling import OFFICER_HOURS
 from scheduling.models import Absence, Holiday
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.models import Role
+from accounts.tasking import enqueue_on_commit
 from accounts.tasks import worker_probe
-from config.celery import enqueue_on_commit
 from config.database_url import database_url
 from tests.factories import MembershipFactory, TenantFactory
 

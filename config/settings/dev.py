@@ -7,6 +7,9 @@ os.environ.setdefault("DEBUG", "true")
 
 from .base import *  # noqa: F403
 
+# Tools, not product: demo data and benchmarks exist in development and tests only.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo", "benchmarks"]  # noqa: F405
+
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")  # noqa: F405
 TWILIO_HTTP_CLIENT = env.str("TWILIO_HTTP_CLIENT", default="notifications.fakes.RecordingTwilioClient")  # noqa: F405

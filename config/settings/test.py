@@ -7,6 +7,9 @@ os.environ.setdefault("DEBUG", "false")
 
 from .base import *  # noqa: F403
 
+# Tools, not product: demo data and benchmarks exist in development and tests only.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo", "benchmarks"]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 EMAIL_BACKEND = "anymail.backends.test.EmailBackend"

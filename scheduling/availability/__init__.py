@@ -1,1 +1,1 @@
-"""Availability: pure slot arithmetic (engine, intervals, wallclock) and its database loader."""
+"""Availability: pure slot arithmetic (engine, intervals, wallclock) and the supply loader (`supply`)."""

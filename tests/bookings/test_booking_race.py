@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import pytest
 from django_scopes import scope
 
-from bookings.errors import SlotUnavailable
-from bookings.models import Booking, BookingAssignment
-from scheduling.benchmarks import (
+from benchmarks.scenarios import (
     Scenario,
     booking_race,
     first_free_start,
     race_scenario_create,
     scratch_tenant_delete,
 )
+from bookings.errors import SlotUnavailable
+from bookings.models import Booking, BookingAssignment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

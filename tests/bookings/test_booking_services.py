@@ -10,6 +10,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from accounts.models import Role
+from bookings.availability import allocate, available_slots, displacement_options, earliest_slot
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Customer
 from bookings.services import (
@@ -24,9 +25,6 @@ from bookings.services import (
     customer_find_or_create,
     holds_expire,
 )
-from scheduling.allocation import allocate
-from scheduling.availability.loader import available_slots
-from scheduling.availability.search import displacement_options, earliest_slot
 from scheduling.models import AllocationStrategy, Priority, StaffingRequirement
 from tests import builders as b
 from tests.builders import MONDAY, NOW, at
@@ -396,7 +394,7 @@ def test_changes_queue_messages_in_the_same_transaction(world) -> None:
     with pytest.raises(SlotUnavailable):
         booking_reschedule(booking=booking, starts_at=at(MONDAY, 20), now=NOW)
     booking_cancel(booking=booking, now=NOW)
-    sent = list(Message.objects.filter(booking=booking).values_list("kind", "channel"))
+    sent = list(Message.objects.filter(topic=f"booking:{booking.reference}").values_list("kind", "channel"))
     assert sent == [
         ("confirmation", "email"),
         ("confirmation", "sms"),

@@ -34,12 +34,11 @@ PORTAL_PYTHON = [
     for path in (
         "bookings/forms.py",
         "bookings/views.py",
-        "bookings/services.py",
         "bookings/errors.py",
         "scheduling/errors.py",
-        "scheduling/availability/loader.py",
+        "scheduling/availability/supply.py",
     )
-]
+] + sorted((BASE / "bookings" / "services").glob("*.py"))
 PORTAL_CHOICES = [LocationMode, BookingStatus, QuestionKind, Weekday]
 
 # The portal tests' own fixtures: time frozen at builders.NOW, and a bookable "food" service with a question.

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
+from bookings.availability import available_slots
 from bookings.services import booking_create, booking_hold
-from scheduling.availability.loader import available_slots
 from scheduling.errors import InvalidWindow
 from scheduling.models import (
     Absence,

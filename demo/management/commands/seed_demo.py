@@ -8,7 +8,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
-from scheduling.demo import seed_scheduling
+from demo.scheduling import seed_scheduling
 
 DEMO_PASSWORD = "demo-password"
 OPERATOR_EMAIL = "operator@bookings.example"

@@ -17,9 +17,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
+from benchmarks.scenarios import booking_race, first_free_start, race_scenario_create, scratch_tenant_delete
 from bookings.errors import SlotUnavailable
 from bookings.models import Booking
-from scheduling.benchmarks import booking_race, first_free_start, race_scenario_create, scratch_tenant_delete
 
 
 class Command(BaseCommand):

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from scheduling.allocation import Allocation, NoAllocation, allocate
-from scheduling.availability.loader import AvailableSlot, available_slots
+from bookings.models import Booking
 from scheduling.models import AppointmentType, Priority
+
+from .allocation import Allocation, NoAllocation, allocate
+from .slots import AvailableSlot, available_slots
 
 # Big enough that an empty diary is searched in a few calls, small enough that the first call is cheap.
 SEARCH_CHUNK = timedelta(days=28)
@@ -79,8 +81,6 @@ def displacement_options(
 
     Empty when a slot is free anyway (book it normally) or when nothing could be displaced.
     """
-    from bookings.models import Booking
-
     now = now or timezone.now()
     target = now + timedelta(hours=appointment_type.urgent_target_hours)
     if earliest_slot(appointment_type, priority=priority, now=now, until=target) is not None:

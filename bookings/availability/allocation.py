@@ -9,9 +9,11 @@ from django.db.models import DurationField, ExpressionWrapper, Func, Max, Sum
 from django.utils.translation import gettext as _
 
 from accounts.models import Officer
+from bookings.models import BookingAssignment
 from scheduling.availability.engine import assign
-from scheduling.availability.loader import AvailableSlot
 from scheduling.models import AllocationStrategy, AppointmentType
+
+from .slots import AvailableSlot
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,6 @@ def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocati
 def _least_loaded(
     appointment_type: AppointmentType, candidates: list[int], start: datetime
 ) -> tuple[list[int], str]:
-    from bookings.models import BookingAssignment
-
     local = start.astimezone(appointment_type.tenant.zone)
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     week = (monday, monday + timedelta(days=7))
@@ -82,8 +82,6 @@ def _least_loaded(
 
 
 def _round_robin(appointment_type: AppointmentType, candidates: list[int]) -> tuple[list[int], str]:
-    from bookings.models import BookingAssignment
-
     last = dict(
         BookingAssignment.objects.filter(
             officer_id__in=candidates, booking__appointment_type=appointment_type

@@ -45,12 +45,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scope
 
+from benchmarks.scenarios import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
+from bookings.availability import available_slots
 from bookings.errors import SlotUnavailable
 from bookings.models import Channel
 from bookings.services import booking_hold
 from config.database_url import database_url
-from scheduling.availability.loader import available_slots
-from scheduling.benchmarks import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
 from scheduling.models import AppointmentType
 
 WRK_THREADS = 2

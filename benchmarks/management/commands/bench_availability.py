@@ -21,8 +21,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from scheduling.availability.loader import AvailableSlot, available_slots
-from scheduling.benchmarks import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
+from benchmarks.scenarios import HOST_SUFFIX, Scenario, availability_scenario_create, scratch_tenant_delete
+from bookings.availability import AvailableSlot, available_slots
 
 
 class Command(BaseCommand):

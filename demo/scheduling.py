@@ -9,8 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Officer, Skill, Tenant
-
-from .models import (
+from scheduling.models import (
     Absence,
     AbsenceKind,
     AllocationStrategy,
@@ -28,7 +27,7 @@ from .models import (
     WorkingInterval,
     WorkingPattern,
 )
-from .services import categories_create_defaults
+from scheduling.services import categories_create_defaults
 
 PATTERNS_FROM = date(2026, 1, 1)
 WEEKDAYS = range(5)

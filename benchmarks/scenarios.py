@@ -28,12 +28,11 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Domain, Membership, Officer, Role, Skill, Tenant, User
 from accounts.services import tenant_create
+from bookings.availability import available_slots
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Channel, Customer
 from bookings.services import REFERENCE_ALPHABET, booking_create
-from scheduling.availability.loader import available_slots
-from scheduling.demo import OFFICER_HOURS, WEEKDAYS
-
-from .models import (
+from demo.scheduling import OFFICER_HOURS, WEEKDAYS
+from scheduling.models import (
     Absence,
     AbsenceKind,
     AppointmentType,

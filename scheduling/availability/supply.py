@@ -1,8 +1,9 @@
-"""`available_slots`: loads one appointment type's supply and demand in a fixed number of queries and asks
-the pure engine which starts can be booked.
+"""The supply side of availability: who and what could take an appointment type, and when they are open.
 
-The query count does not depend on how many officers, bookings or days are involved: every table is read
-once with `values_list`, and everything else is interval arithmetic in `engine`, `intervals`, `wallclock`.
+`supply_for` reads it in a fixed number of queries (whatever the number of officers, patterns or days) and
+returns plain data: seats as tuples of ids, open time and external busy time as epoch-second intervals per
+calendar key. It knows nothing of bookings; `bookings.availability` adds the booked time and asks the pure
+engine for slots.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Count, Func, Q
+from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,30 +35,35 @@ from scheduling.models import (
 
 DAY = 86400
 
+CalendarKey = Hashable  # ("officer", id) or ("resource", id)
+
 
 @dataclass(frozen=True)
-class AvailableSlot:
-    """A start at which the type can be booked, and who could take it.
+class Window:
+    """The starts a request may have, after notice and horizon, as the engine's rules."""
 
-    `officer_seats[i]` lists the free officers eligible for the i-th staffing seat (likewise resources).
-    For a group session `session_key` names an existing session to join and `seats_left` how many
-    customers it can still take.
-    """
-
-    start: datetime
-    end: datetime
-    officer_seats: tuple[tuple[int, ...], ...]
-    resource_seats: tuple[tuple[int, ...], ...]
-    seats_left: int
-    session_key: str | None = None
+    rules: engine.SlotRules
+    first_day: date
+    last_day: date
+    reach: Interval  # busy time can reach into the window from a little before or after it
 
 
 @dataclass(frozen=True)
 class Supply:
-    """What the loader read, kept so a caller (allocation, benchmarks) can inspect it."""
+    """Seats (each the ids eligible for it) and each open calendar's open and externally busy time."""
 
-    officer_ids: tuple[int, ...]
-    resource_ids: tuple[int, ...]
+    officer_seats: list[tuple[int, ...]]
+    resource_seats: list[tuple[int, ...]]
+    officers: list[int]
+    resources: list[int]
+    open: dict[CalendarKey, list[Interval]]
+    external_busy: dict[CalendarKey, list[Interval]]
+
+    @property
+    def requirements(self) -> list[frozenset[CalendarKey]]:
+        return [frozenset(("officer", o) for o in seat) for seat in self.officer_seats] + [
+            frozenset(("resource", r) for r in seat) for seat in self.resource_seats
+        ]
 
 
 class EpochSeconds(Func):
@@ -75,27 +81,18 @@ def from_epoch(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def available_slots(
+def booking_window(
     appointment_type: AppointmentType,
     start: datetime,
     end: datetime,
     *,
-    now: datetime | None = None,
-    ignore_booking_ids: Collection[int] = (),
-    displace_below: int | None = None,
+    now: datetime,
     apply_notice: bool = True,
-    officer_ids: Collection[int] | None = None,
-) -> list[AvailableSlot]:
-    """Bookable starts of `appointment_type` in [start, end), earliest first.
+) -> Window | None:
+    """The part of [start, end) the type may be booked in (notice, horizon); None when nothing is left.
 
-    Honours working patterns, absences, holidays, service blocks, external busy time, existing active
-    bookings (with their buffers) and live holds, minimum notice and the booking horizon, skills, every
-    staffing and resource seat filled at once by distinct calendars, and group-session capacity.
-    `ignore_booking_ids` treats those bookings as gone (a reschedule does not collide with itself);
-    `displace_below` treats bookings of lower priority as gone (the emergency preview);
-    `apply_notice=False` lifts the minimum notice (urgent staff bookings).
+    Raises InvalidWindow for naive times, an end before the start, or a period wholly in the past.
     """
-    now = now or timezone.now()
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise InvalidWindow(_("Times must carry a time zone."))
     if end <= start:
@@ -107,8 +104,7 @@ def available_slots(
     earliest = max(to_epoch(start), to_epoch(now) + notice)
     latest = min(to_epoch(end) - 1, to_epoch(now + timedelta(days=appointment_type.horizon_days)))
     if latest < earliest:
-        return []
-
+        return None
     first_day = from_epoch(earliest).astimezone(tz).date()
     last_day = from_epoch(latest).astimezone(tz).date()
     rules = engine.SlotRules(
@@ -119,49 +115,45 @@ def available_slots(
         latest_start=latest,
         grid=wallclock.slot_grid(first_day, last_day, tz, appointment_type.granularity_minutes),
     )
-    # Busy time can reach into the window from a little before or after it.
     reach = (
         earliest - rules.duration - rules.buffer_after - DAY,
         latest + rules.duration + rules.buffer_before + DAY,
     )
+    return Window(rules=rules, first_day=first_day, last_day=last_day, reach=reach)
 
+
+def supply_for(
+    appointment_type: AppointmentType, window: Window, *, officer_ids: Collection[int] | None = None
+) -> Supply:
+    """Seats and open calendars for the type over the window (working patterns minus absences, holidays
+    and other types' service blocks), with busy time imported from external calendars."""
     officer_seats, resource_seats, officers, resources = _seats(appointment_type, officer_ids)
-    calendars = _calendars(
-        appointment_type,
-        officers,
-        resources,
-        first_day,
-        last_day,
-        tz,
-        reach,
-        now,
-        ignore_booking_ids=ignore_booking_ids,
-        displace_below=displace_below,
+    open_time: dict[CalendarKey, list[Interval]] = {}
+    external: dict[CalendarKey, list[Interval]] = defaultdict(list)
+    if officers or resources:
+        tz = appointment_type.tenant.zone
+        window_start, window_end = from_epoch(window.reach[0]), from_epoch(window.reach[1])
+        worked = _working_time(officers, resources, window.first_day, window.last_day, tz)
+        closed = _closed_time(appointment_type, officers, resources, window, tz, window_start, window_end)
+        keys = [("officer", o) for o in officers] + [("resource", r) for r in resources]
+        for key in keys:
+            open_intervals = subtract(worked.get(key, []), closed[key])
+            if open_intervals:
+                open_time[key] = open_intervals
+        for officer_id, starts_at, ends_at in (
+            ExternalBusy.objects.overlapping(window_start, window_end)
+            .filter(officer_id__in=officers)
+            .values_list("officer_id", "starts_at", "ends_at")
+        ):
+            external[("officer", officer_id)].append((to_epoch(starts_at), to_epoch(ends_at)))
+    return Supply(
+        officer_seats=officer_seats,
+        resource_seats=resource_seats,
+        officers=officers,
+        resources=resources,
+        open=open_time,
+        external_busy=dict(external),
     )
-    requirements = [frozenset(("officer", o) for o in seat) for seat in officer_seats] + [
-        frozenset(("resource", r) for r in seat) for seat in resource_seats
-    ]
-    found = engine.find_slots(rules, calendars, requirements)
-
-    n_officer_seats = len(officer_seats)
-    slots = [
-        AvailableSlot(
-            start=from_epoch(s.start),
-            end=from_epoch(s.end),
-            officer_seats=tuple(tuple(k[1] for k in seat) for seat in s.candidates[:n_officer_seats]),
-            resource_seats=tuple(tuple(k[1] for k in seat) for seat in s.candidates[n_officer_seats:]),
-            seats_left=appointment_type.capacity,
-        )
-        for s in found
-    ]
-    if appointment_type.is_group_session:
-        slots = _with_group_sessions(appointment_type, slots, earliest, latest, now, ignore_booking_ids)
-    return slots
-
-
-def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
-    """All customers of one group session share this key (type and start)."""
-    return f"{appointment_type.pk}@{to_epoch(start)}"
 
 
 def _seats(
@@ -208,28 +200,17 @@ def _seats(
     return officer_seats, resource_seats, officers, resources
 
 
-def _calendars(
+def _closed_time(
     appointment_type: AppointmentType,
     officers: list[int],
     resources: list[int],
-    first_day: date,
-    last_day: date,
+    window: Window,
     tz: ZoneInfo,
-    reach: Interval,
-    now: datetime,
-    *,
-    ignore_booking_ids: Collection[int],
-    displace_below: int | None,
-) -> list[engine.Calendar]:
-    if not officers and not resources:
-        return []
-    keys: list[Hashable] = [("officer", o) for o in officers] + [("resource", r) for r in resources]
-    window_start, window_end = from_epoch(reach[0]), from_epoch(reach[1])
-
-    open_time = _working_time(officers, resources, first_day, last_day, tz)
-    closed: dict[Hashable, list[Interval]] = defaultdict(list)
-    busy: dict[Hashable, list[Interval]] = defaultdict(list)
-
+    window_start: datetime,
+    window_end: datetime,
+) -> dict[CalendarKey, list[Interval]]:
+    """Absences, holidays and other types' service blocks, normalised per calendar."""
+    closed: dict[CalendarKey, list[Interval]] = defaultdict(list)
     absences = Absence.objects.overlapping(window_start, window_end).filter(
         Q(officer_id__in=officers) | Q(resource_id__in=resources)
     )
@@ -238,31 +219,16 @@ def _calendars(
     ):
         key = ("officer", officer_id) if officer_id else ("resource", resource_id)
         closed[key].append((to_epoch(starts_at), to_epoch(ends_at)))
-
-    holiday_dates = Holiday.objects.filter(date__gte=first_day, date__lte=last_day).values_list(
+    holiday_dates = Holiday.objects.filter(date__gte=window.first_day, date__lte=window.last_day).values_list(
         "date", flat=True
     )
     holidays = [wallclock.whole_days(day, day, tz) for day in holiday_dates]
-    for officer_id, span in _blocked_by_service_blocks(appointment_type, officers, first_day, last_day, tz):
-        closed[("officer", officer_id)].append(span)
-
-    for officer_id, starts_at, ends_at in (
-        ExternalBusy.objects.overlapping(window_start, window_end)
-        .filter(officer_id__in=officers)
-        .values_list("officer_id", "starts_at", "ends_at")
+    for officer_id, span in _blocked_by_service_blocks(
+        appointment_type, officers, window.first_day, window.last_day, tz
     ):
-        busy[("officer", officer_id)].append((to_epoch(starts_at), to_epoch(ends_at)))
-
-    booked = _booked(officers, resources, window_start, window_end, now, ignore_booking_ids, displace_below)
-    for key, span in booked:
-        busy[key].append(span)
-
-    calendars = []
-    for key in keys:
-        open_intervals = subtract(open_time.get(key, []), normalise([*closed[key], *holidays]))
-        if open_intervals:
-            calendars.append(engine.Calendar(key=key, open=open_intervals, busy=normalise(busy[key])))
-    return calendars
+        closed[("officer", officer_id)].append(span)
+    keys = [("officer", o) for o in officers] + [("resource", r) for r in resources]
+    return defaultdict(list, {key: normalise([*closed[key], *holidays]) for key in keys})
 
 
 def _working_time(
@@ -328,82 +294,3 @@ def _blocked_by_service_blocks(
         for officer_id in covered.get(block.pk) or officers:
             for span in spans:
                 yield officer_id, span
-
-
-def _booked(
-    officers: list[int],
-    resources: list[int],
-    window_start: datetime,
-    window_end: datetime,
-    now: datetime,
-    ignore_booking_ids: Collection[int],
-    displace_below: int | None,
-) -> Iterable[tuple[Hashable, Interval]]:
-    """Occupied ranges of active assignments; lapsed holds are free even before the sweeper expires them."""
-    from bookings.models import BookingAssignment, BookingStatus
-
-    rows = BookingAssignment.objects.filter(
-        Q(officer_id__in=officers) | Q(resource_id__in=resources),
-        is_active=True,
-        occupied__overlap=(window_start, window_end),
-    ).filter(Q(booking__status=BookingStatus.CONFIRMED) | Q(booking__hold_expires_at__gt=now))
-    if ignore_booking_ids:
-        rows = rows.exclude(booking_id__in=ignore_booking_ids)
-    if displace_below is not None:
-        rows = rows.filter(booking__priority__gte=displace_below)
-    # Epoch seconds straight from PostgreSQL: parsing thousands of ranges in Python costs more than the query.
-    rows = rows.annotate(
-        lo=EpochSeconds(Func("occupied", function="lower")),
-        hi=EpochSeconds(Func("occupied", function="upper")),
-    )
-    for officer_id, resource_id, lo, hi in rows.values_list("officer_id", "resource_id", "lo", "hi"):
-        key = ("officer", officer_id) if officer_id else ("resource", resource_id)
-        yield key, (lo, hi)
-
-
-def _with_group_sessions(
-    appointment_type: AppointmentType,
-    slots: list[AvailableSlot],
-    earliest: int,
-    latest: int,
-    now: datetime,
-    ignore_booking_ids: Collection[int],
-) -> list[AvailableSlot]:
-    """Offers seats in existing sessions; a start that already has a session is never a second session."""
-    from bookings.models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus
-
-    sessions = (
-        Booking.objects.filter(
-            appointment_type=appointment_type,
-            status__in=ACTIVE_STATUSES,
-            starts_at__gte=from_epoch(earliest),
-            starts_at__lte=from_epoch(latest),
-        )
-        .filter(Q(status=BookingStatus.CONFIRMED) | Q(hold_expires_at__gt=now))
-        .exclude(pk__in=ignore_booking_ids)
-        .values("session_key", "starts_at", "ends_at")
-        .annotate(taken=Count("pk"))
-    )
-    sessions = list(sessions)
-    taken_starts = {s["starts_at"] for s in sessions}
-    members: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    for session_key, officer_id, resource_id in (
-        BookingAssignment.objects.filter(session_key__in=[s["session_key"] for s in sessions], is_active=True)
-        .values_list("session_key", "officer_id", "resource_id")
-        .distinct()
-    ):
-        (members[session_key][0] if officer_id else members[session_key][1]).append(officer_id or resource_id)
-    joinable = [
-        AvailableSlot(
-            start=s["starts_at"],
-            end=s["ends_at"],
-            officer_seats=tuple((o,) for o in sorted(members[s["session_key"]][0])),
-            resource_seats=tuple((r,) for r in sorted(members[s["session_key"]][1])),
-            seats_left=appointment_type.capacity - s["taken"],
-            session_key=s["session_key"],
-        )
-        for s in sessions
-        if s["taken"] < appointment_type.capacity
-    ]
-    fresh = [slot for slot in slots if slot.start not in taken_starts]
-    return sorted([*fresh, *joinable], key=lambda slot: slot.start)

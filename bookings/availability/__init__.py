@@ -1,0 +1,18 @@
+"""Availability with bookings: supply (scheduling) minus booked time, who takes a slot, and searches."""
+
+from .allocation import Allocation, NoAllocation, allocate
+from .search import DisplacementOption, displacement_options, earliest_slot, nearest_alternatives
+from .slots import AvailableSlot, available_slots, session_key_for
+
+__all__ = [
+    "Allocation",
+    "AvailableSlot",
+    "DisplacementOption",
+    "NoAllocation",
+    "allocate",
+    "available_slots",
+    "displacement_options",
+    "earliest_slot",
+    "nearest_alternatives",
+    "session_key_for",
+]

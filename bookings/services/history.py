@@ -1,0 +1,45 @@
+"""The append-only history of a booking: one BookingEvent per change, written in the change's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from accounts.models import User
+from bookings.models import Booking, BookingEvent
+
+
+def booking_snapshot(booking: Booking) -> dict[str, Any]:
+    """What an event records as `before` and `after`: status, times and who is taken."""
+    assignments = [a for a in booking.assignments.all() if a.is_active] if booking.pk else []
+    return {
+        "status": booking.status,
+        "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,
+        "ends_at": booking.ends_at.isoformat() if booking.ends_at else None,
+        "officers": sorted(a.officer_id for a in assignments if a.officer_id),
+        "resources": sorted(a.resource_id for a in assignments if a.resource_id),
+    }
+
+
+def booking_event_record(
+    booking: Booking,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    key: str = "",
+) -> BookingEvent:
+    return BookingEvent.objects.create(
+        tenant_id=booking.tenant_id,
+        booking=booking,
+        actor=actor,
+        action=action,
+        before=before or {},
+        after=after or {},
+        reason=reason[:500],
+        idempotency_key=key,
+        created_at=now,
+    )

@@ -1,0 +1,242 @@
+"""Placing a booking on the calendar: checking the start, finding its slot, taking officers and resources.
+
+The database has the last word: the exclusion constraints on BookingAssignment refuse an overlapping
+active assignment, whichever code path writes. Everything here either prepares that insert or turns its
+refusal into SlotUnavailable with the nearest alternatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, OperationalError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Officer
+from bookings.availability import AvailableSlot, NoAllocation, allocate, available_slots, nearest_alternatives
+from bookings.availability.slots import session_key_for
+from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
+from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
+from scheduling.models import AppointmentType, Resource
+
+# Exclusion violation; unique violation (seat of a group session); deadlock, as a backstop to the row locks.
+CONFLICT_SQLSTATES = {"23P01", "23505", "40P01"}
+
+
+class NotFree(Exception):
+    """No slot at that start right now (seen before touching the database)."""
+
+
+# Everything a lost race can raise while placing: callers turn these into SlotUnavailable.
+PLACEMENT_CONFLICTS = (IntegrityError, OperationalError, NoAllocation, NotFree)
+
+
+def place(
+    booking: Booking,
+    starts_at: datetime,
+    *,
+    now: datetime,
+    officer_ids: Collection[int] | None = None,
+    apply_notice: bool = True,
+) -> None:
+    """Finds the slot, allocates officers and resources, and writes the booking and its assignments.
+
+    Must run inside a savepoint: the assignments' insert is where a concurrent booking is refused.
+    """
+    appointment_type = booking.appointment_type
+    occupied = (
+        starts_at - appointment_type.buffer_before,
+        starts_at + appointment_type.duration + appointment_type.buffer_after,
+    )
+    in_the_way = BookingAssignment.objects.filter(is_active=True, occupied__overlap=occupied)
+    holds_expire_lapsed(
+        Booking.objects.filter(
+            status=BookingStatus.HELD, hold_expires_at__lte=now, pk__in=in_the_way.values("booking_id")
+        ),
+        now,
+    )
+    ignore = [booking.pk] if booking.pk else []
+    slot = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
+    allocation = allocate(appointment_type, slot)
+    _lock_calendars(allocation.officer_ids, allocation.resource_ids)
+
+    booking.starts_at = slot.start
+    booking.ends_at = slot.end
+    booking.allocation_reason = allocation.reason
+    if slot.session_key:
+        booking.session_key = slot.session_key
+        booking.seat = _free_seat(slot.session_key, appointment_type.capacity, ignore)
+    elif appointment_type.is_group_session:
+        booking.session_key, booking.seat = session_key_for(appointment_type, slot.start), 1
+    else:
+        booking.session_key, booking.seat = booking.reference, 1
+    booking.save()
+    BookingAssignment.objects.bulk_create(
+        [
+            BookingAssignment(
+                tenant_id=booking.tenant_id,
+                booking=booking,
+                officer_id=officer_id,
+                occupied=occupied,
+                session_key=booking.session_key,
+            )
+            for officer_id in allocation.officer_ids
+        ]
+        + [
+            BookingAssignment(
+                tenant_id=booking.tenant_id,
+                booking=booking,
+                resource_id=resource_id,
+                occupied=occupied,
+                session_key=booking.session_key,
+            )
+            for resource_id in allocation.resource_ids
+        ]
+    )
+
+
+def _lock_calendars(officer_ids: Collection[int], resource_ids: Collection[int]) -> None:
+    """Serialises bookings of the same officers and resources.
+
+    Exclusion constraints check concurrent inserts against each other, so two transactions inserting
+    clashing assignments can deadlock waiting for one another. Taking the officers' and resources' rows in
+    a fixed order first makes the second writer wait, then meet the first one's committed assignment.
+    """
+    list(Officer.objects.select_for_update().filter(pk__in=officer_ids).order_by("pk").values_list("pk"))
+    list(Resource.objects.select_for_update().filter(pk__in=resource_ids).order_by("pk").values_list("pk"))
+
+
+def _slot_at(
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    now: datetime,
+    ignore: list[int],
+    officer_ids: Collection[int] | None,
+    apply_notice: bool,
+) -> AvailableSlot:
+    slots = available_slots(
+        appointment_type,
+        starts_at,
+        starts_at + timedelta(seconds=1),
+        now=now,
+        ignore_booking_ids=ignore,
+        officer_ids=officer_ids,
+        apply_notice=apply_notice,
+    )
+    matching = [slot for slot in slots if slot.start == starts_at]
+    if not matching:
+        raise NotFree
+    # Join a running group session before opening a new one.
+    return max(matching, key=lambda slot: slot.session_key is not None)
+
+
+def _free_seat(session_key: str, capacity: int, ignore: list[int]) -> int:
+    taken = set(
+        Booking.objects.active()
+        .filter(session_key=session_key)
+        .exclude(pk__in=ignore)
+        .values_list("seat", flat=True)
+    )
+    free = [seat for seat in range(1, capacity + 1) if seat not in taken]
+    if not free:
+        raise NotFree
+    return free[0]
+
+
+def start_check(
+    appointment_type: AppointmentType, starts_at: datetime, now: datetime, *, apply_notice: bool
+) -> None:
+    """Refuses, with a message for the person asking, a start that is naive, past, off the grid, too soon
+    or too far ahead."""
+    if timezone.is_naive(starts_at):
+        raise BookingError(_("The time must carry a time zone."))
+    if starts_at <= now:
+        raise BookingError(_("That time is in the past. Choose a time from now on."))
+    local = starts_at.astimezone(appointment_type.tenant.zone)
+    minute_of_day = local.hour * 60 + local.minute
+    if local.second or local.microsecond or minute_of_day % appointment_type.granularity_minutes:
+        raise BookingError(
+            _("Appointments start every %(minutes)d minutes; choose one of the times offered.")
+            % {"minutes": appointment_type.granularity_minutes}
+        )
+    if apply_notice and starts_at < now + timedelta(minutes=appointment_type.min_notice_minutes):
+        raise BookingError(_("This service needs more notice. Choose a later time."))
+    if starts_at > now + timedelta(days=appointment_type.horizon_days):
+        raise BookingError(
+            _("This service can be booked at most %(days)d days ahead.")
+            % {"days": appointment_type.horizon_days}
+        )
+
+
+def started_check(booking: Booking, now: datetime) -> None:
+    if booking.starts_at > now:
+        raise InvalidTransition(_("This appointment has not started yet."))
+
+
+def holds_expire_lapsed(lapsed: Any, now: datetime) -> int:
+    """Expires the given lapsed holds (skipping any another transaction is handling) and frees them."""
+    bookings = list(lapsed.select_for_update(of=("self",), skip_locked=True))
+    if not bookings:
+        return 0
+    ids = [b.pk for b in bookings]
+    Booking.objects.filter(pk__in=ids).update(
+        status=BookingStatus.EXPIRED, hold_expires_at=None, updated_at=now
+    )
+    BookingAssignment.objects.filter(booking_id__in=ids).update(is_active=False)
+    BookingEvent.objects.bulk_create(
+        [
+            BookingEvent(
+                tenant_id=b.tenant_id,
+                booking=b,
+                action="hold_expired",
+                created_at=now,
+                before={"status": BookingStatus.HELD},
+                after={"status": BookingStatus.EXPIRED},
+            )
+            for b in bookings
+        ]
+    )
+    return len(ids)
+
+
+def assignments_release(booking: Booking) -> None:
+    booking.assignments.filter(is_active=True).update(is_active=False)
+
+
+def booking_locked(booking: Booking) -> Booking:
+    """The booking's row, locked for the rest of the transaction, freshly read."""
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("appointment_type__tenant")
+        .get(pk=booking.pk)
+    )
+
+
+def reraise_unless_conflict(error: Exception) -> None:
+    """Database errors that are not a lost race (a bug, a dropped connection) must not pass as one."""
+    if isinstance(error, IntegrityError | OperationalError):
+        cause = getattr(error, "__cause__", None)
+        if getattr(cause, "sqlstate", None) not in CONFLICT_SQLSTATES:
+            raise error
+
+
+def unavailable(
+    appointment_type: AppointmentType,
+    starts_at: datetime,
+    now: datetime,
+    *,
+    ignore: Collection[int] = (),
+    gone: bool = False,
+) -> SlotUnavailable:
+    message = (
+        _("Your hold on that time ran out and someone else has booked it.")
+        if gone
+        else _("That time is no longer available.")
+    )
+    return SlotUnavailable(
+        message,
+        alternatives=nearest_alternatives(appointment_type, starts_at, now=now, ignore_booking_ids=ignore),
+    )
