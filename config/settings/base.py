@@ -174,8 +174,10 @@ RATELIMIT_USE_CACHE = "default"
 PORTAL_HOLD_RATE = env.str("PORTAL_HOLD_RATE", default="20/m")
 PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/m")
 PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
-# Behind a proxy, the address to rate-limit by comes from this header (set by your proxy, not the client).
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# The client's address, for every limit: REMOTE_ADDR, or behind proxies listed here (addresses or CIDR
+# networks, e.g. "10.0.0.0/8,127.0.0.1"), the right-most X-Forwarded-For hop that is not one of them.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+RATELIMIT_IP_META_KEY = "accounts.clients.client_ip"
 
 # Django's own RedisCache increments atomically, which is all django-ratelimit needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

@@ -16,8 +16,10 @@ EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
 # Each xdist worker gets a Redis database of its own, so a test may clear the cache (rate-limit counters,
 # one-time codes) without touching another worker's keys.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+# Two suites run side by side (two checkouts' helpers) give each its own range of databases.
+_first_db = int(os.environ.get("TEST_REDIS_DB_BASE", "1"))
 _separator = "&" if "?" in REDIS_URL else "?"  # noqa: F405
-CACHES["default"]["LOCATION"] = f"{REDIS_URL}{_separator}db={1 + int(_worker or 0) % 15}"  # noqa: F405
+CACHES["default"]["LOCATION"] = f"{REDIS_URL}{_separator}db={1 + (_first_db - 1 + int(_worker or 0)) % 15}"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
 TWILIO_ACCOUNT_SID = "ACtest"
