@@ -11,7 +11,9 @@ COPY integrations ./integrations
 COPY reporting ./reporting
 RUN pip install .
 COPY . .
-RUN SECRET_KEY=collectstatic-only DJANGO_SETTINGS_MODULE=config.settings.prod python manage.py collectstatic --noinput
+# Build-time values only, to load the production settings: the running container gets its own from the env.
+RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build.invalid DJANGO_SETTINGS_MODULE=config.settings.prod \
+    python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 app && chown -R app /app
 USER app
 EXPOSE 8000

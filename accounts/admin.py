@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
-from .models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
+from .models import Domain, Membership, Officer, OfficerSkill, Role, Skill, Team, Tenant, User
 from .permissions import has_role
 from .services import tenant_onboard
 
@@ -124,10 +124,20 @@ class TenantInline(TenantPermissionsMixin, admin.TabularInline):
 
 
 class MembershipAdminForm(TenantAdminForm):
-    """Adds a member by email, creating the user when this person has no account anywhere yet."""
+    """Adds a member by email, creating the user when this person has no account anywhere yet.
+
+    A person's name, email and password are theirs across every tenant. A tenant administrator names a new
+    person, and may correct the name of someone who belongs to this tenant alone; someone who already has an
+    account keeps their name (what the administrator typed is not used, and nothing about the existing
+    person is shown back), and the name and email of a member who also belongs elsewhere are read-only here.
+    """
 
     email = forms.EmailField(label=_("Email address"))
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        help_text=_("Used only for someone who has no account yet; an existing account keeps its name."),
+    )
 
     class Meta:
         model = Membership
@@ -136,9 +146,12 @@ class MembershipAdminForm(TenantAdminForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["email"].initial = self.instance.user.email
-            self.fields["full_name"].initial = self.instance.user.full_name
-            self.fields["email"].disabled = True
+            self.fields.pop("email", None)  # the person's key: never changed from a tenant
+            if identity_editable(self.instance):
+                self.fields["full_name"].initial = self.instance.user.full_name
+                self.fields["full_name"].help_text = ""
+            else:
+                self.fields.pop("full_name", None)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -154,10 +167,15 @@ class MembershipAdminForm(TenantAdminForm):
         if self.instance.user._state.adding:
             self.instance.user.set_unusable_password()
             self.instance.user.save()
-        elif self.instance.pk and self.cleaned_data.get("full_name"):
+        elif self.instance.pk and "full_name" in self.fields and self.cleaned_data.get("full_name"):
             self.instance.user.full_name = self.cleaned_data["full_name"]
             self.instance.user.save(update_fields=["full_name"])
         return super().save(commit=commit)
+
+
+def identity_editable(membership: Membership) -> bool:
+    """A tenant may change the name of a person only this tenant knows (the email, never)."""
+    return not membership.user.identity_shared_beyond(membership.tenant)
 
 
 @admin.register(Tenant, site=tenant_admin_site)
@@ -183,10 +201,28 @@ class OrganisationAdmin(TenantPermissionsMixin, admin.ModelAdmin):
 @admin.register(Membership, site=tenant_admin_site)
 class MembershipAdmin(TenantModelAdmin):
     form = MembershipAdminForm
-    list_display = ["user", "role", "is_active"]
+    list_display = ["email", "name", "role", "is_active"]
+    list_select_related = ["user"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__full_name", "user__email"]
-    fields = ["email", "full_name", "role", "is_active"]
+
+    def get_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
+        if obj is None or identity_editable(obj):
+            return ["email", "full_name", "role", "is_active"]
+        return ["email", "name", "role", "is_active"]  # shown, never editable: the person's own
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["email"] if identity_editable(obj) else ["email", "name"]
+
+    @admin.display(description=_("email address"), ordering="user__email")
+    def email(self, membership: Membership) -> str:
+        return membership.user.email
+
+    @admin.display(description=_("full name"), ordering="user__full_name")
+    def name(self, membership: Membership) -> str:
+        return membership.user.full_name
 
 
 @admin.register(Team, site=tenant_admin_site)
@@ -199,13 +235,20 @@ class SkillAdmin(TenantModelAdmin):
     search_fields = ["name"]
 
 
+class OfficerSkillInline(TenantInline):
+    """An officer's skills, one link row each (the link table is tenant-owned, so no plain M2M widget)."""
+
+    model = OfficerSkill
+    fields = ["skill"]
+
+
 @admin.register(Officer, site=tenant_admin_site)
 class OfficerAdmin(TenantModelAdmin):
     list_display = ["user", "team", "is_active"]
     list_filter = ["team", "is_active"]
     search_fields = ["user__full_name", "user__email"]
-    filter_horizontal = ["skills"]
-    fields = ["user", "team", "skills", "home_base", "home_latitude", "home_longitude", "is_active"]
+    fields = ["user", "team", "home_base", "home_latitude", "home_longitude", "is_active"]
+    inlines = [OfficerSkillInline]
 
 
 class DomainInline(admin.TabularInline):
@@ -216,7 +259,8 @@ class DomainInline(admin.TabularInline):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
-    autocomplete_fields = ["user"]
+    # A raw id, not the autocomplete widget: that one 500s redrawing a form whose user value is not a number.
+    raw_id_fields = ["user"]
 
 
 @admin.register(Tenant, site=platform_admin_site)

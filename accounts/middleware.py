@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
@@ -14,6 +18,15 @@ from django_scopes import scope, scopes_disabled
 from .models import Domain, Tenant
 
 HOST_INDEPENDENT_PATHS = ("/healthz",)
+# The host a session was first saved on (login, a portal hold); it is honoured there only.
+SESSION_HOST_KEY = "_session_host"
+
+logger = logging.getLogger(__name__)
+
+
+def request_host(request: HttpRequest) -> str:
+    """The host name the request was made to, lower-case and without a port (cookies ignore ports too)."""
+    return request.get_host().rsplit(":", 1)[0].lower()
 
 
 def tenant_for_host(host: str) -> Tenant | None:
@@ -37,7 +50,7 @@ class TenantMiddleware:
         if request.path in HOST_INDEPENDENT_PATHS:
             return self.get_response(request)
 
-        host = request.get_host().rsplit(":", 1)[0].lower()
+        host = request_host(request)
         if host in settings.PLATFORM_HOSTS:
             request.urlconf = settings.PLATFORM_URLCONF
             with scopes_disabled():
@@ -56,6 +69,50 @@ class TenantMiddleware:
         if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
             response.render()
         return response
+
+
+class SessionHostMiddleware:
+    """Binds each session to the host it was made on: a session cookie presented on another host (another
+    tenant's, the platform's, or another name of the same tenant) is not honoured there.
+
+    The host is recorded in the session when it is first saved with something in it (a login, a portal
+    hold). Presented elsewhere, the request runs anonymous with a new, empty session; the original is left
+    alone, still good on its own host, and its cookie is neither replaced nor deleted unless this host
+    starts a session of its own. A session without a recorded host (made before this check, or by the test
+    client's force_login) is bound to the first host it is used on. Goes after SessionMiddleware and
+    AuthenticationMiddleware, before anything that reads the session or the user.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if getattr(request, "session", None) is None:
+            return self.get_response(request)
+        host = request_host(request)
+        if request.session.session_key is not None:
+            bound = request.session.get(SESSION_HOST_KEY)
+            if bound is not None and bound != host:
+                logger.info("A session made on %s was presented on %s; running anonymous.", bound, host)
+                self._start_afresh(request)
+        response = self.get_response(request)
+        self._bind(request.session, host)
+        return response
+
+    @staticmethod
+    def _start_afresh(request: HttpRequest) -> None:
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+        # Forgotten for this request only, so SessionMiddleware does not delete a cookie that may be shared
+        # with the session's own host (SESSION_COOKIE_DOMAIN).
+        request.COOKIES.pop(settings.SESSION_COOKIE_NAME, None)
+        request.user = AnonymousUser()
+
+    @staticmethod
+    def _bind(session: SessionBase, host: str) -> None:
+        if not (session.accessed or session.modified):
+            return
+        if SESSION_HOST_KEY not in session and session.keys():  # something worth keeping, not yet bound
+            session[SESSION_HOST_KEY] = host
 
 
 class TenantLocaleMiddleware(LocaleMiddleware):

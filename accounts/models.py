@@ -11,7 +11,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import ScopedManager
+from django_scopes import ScopedManager, scopes_disabled
+
+from .logos import LogoField, logo_upload_to
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
 
@@ -29,7 +31,12 @@ class Tenant(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/London", validators=[validate_time_zone]
     )
-    logo = models.FileField(_("logo"), upload_to="tenant-logos/", blank=True)
+    logo = LogoField(
+        _("logo"),
+        upload_to=logo_upload_to,
+        blank=True,
+        help_text=_("A PNG, JPEG or WebP image; it is stored as a PNG without its metadata."),
+    )
     primary_colour = models.CharField(
         _("primary colour"), max_length=7, default="#1d70b8", validators=[hex_colour]
     )
@@ -66,6 +73,34 @@ class TenantOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class TenantLink(TenantOwned):
+    """Base of the many-to-many link tables: a tenant-owned row joining two rows of its own tenant.
+
+    Both sides must be the link's own tenant's. Scoped choices in forms and `same_tenant_check` in services
+    refuse a link across tenants; `clean` says so in words; and the database holds it with composite foreign
+    keys, (tenant, side) to the side's (tenant, id), added by the migration that creates each link table.
+    """
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        for field in self._meta.concrete_fields:
+            if not field.is_relation or field.name == "tenant" or getattr(self, field.attname) is None:
+                continue
+            if getattr(getattr(self, field.name), "tenant_id", self.tenant_id) != self.tenant_id:
+                errors[field.name] = _("Choose one of this organisation's own.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def tenant_pair_key(name: str) -> models.UniqueConstraint:
+    """(tenant, id) is unique anyway; declared so link tables can point at it with a composite foreign key."""
+    return models.UniqueConstraint(fields=["tenant", "id"], name=name)
 
 
 class Domain(TenantOwned):
@@ -141,6 +176,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
+    def identity_shared_beyond(self, tenant: Tenant) -> bool:
+        """Whether anyone but `tenant` has a stake in this person's name, email and password: they belong to
+        another tenant too, or they run the platform. Then only the platform admin may change them."""
+        if self.is_superuser or self.is_staff:
+            return True
+        # Tenancy code: the one question that has to look across tenants, answered with a yes or no only.
+        with scopes_disabled():
+            return Membership.objects.filter(user=self).exclude(tenant=tenant).exists()
+
 
 class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
@@ -162,7 +206,8 @@ class Membership(TenantOwned):
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="one_membership_per_tenant")]
 
     def __str__(self) -> str:
-        return f"{self.user} ({self.get_role_display()})"
+        # By email, which the tenant gave when adding the person, not by the name they keep for themselves.
+        return f"{self.user.email} ({self.get_role_display()})"
 
 
 class Team(TenantOwned):
@@ -184,7 +229,8 @@ class Skill(TenantOwned):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="skill_name_unique_per_tenant")
+            models.UniqueConstraint(fields=["tenant", "name"], name="skill_name_unique_per_tenant"),
+            tenant_pair_key("skill_tenant_pair"),
         ]
 
     def __str__(self) -> str:
@@ -201,7 +247,7 @@ class Officer(TenantOwned):
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="officer_profiles")
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="officers")
-    skills = models.ManyToManyField(Skill, blank=True, related_name="officers")
+    skills = models.ManyToManyField(Skill, through="OfficerSkill", blank=True, related_name="officers")
     home_base = models.CharField(_("home base"), max_length=300, blank=True)
     home_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     home_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -212,8 +258,28 @@ class Officer(TenantOwned):
     class Meta:
         ordering = ["user__full_name"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "user"], name="one_officer_profile_per_tenant")
+            models.UniqueConstraint(fields=["tenant", "user"], name="one_officer_profile_per_tenant"),
+            tenant_pair_key("officer_tenant_pair"),
         ]
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class OfficerSkill(TenantLink):
+    """That an officer has a skill (written by `officer.skills.set(..., through_defaults={"tenant": t})`)."""
+
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE)
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, verbose_name=_("skill"))
+
+    class Meta:
+        verbose_name = _("skill")
+        verbose_name_plural = _("skills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "officer", "skill"], name="officer_skill_unique_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.officer}: {self.skill}"

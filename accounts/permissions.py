@@ -19,8 +19,9 @@ def membership_for(request: HttpRequest) -> Membership | None:
     """The signed-in user's active membership in the request's tenant, cached on the request."""
     if not hasattr(request, "_membership"):
         membership = None
-        if request.tenant is not None and request.user.is_authenticated:
-            membership = Membership.objects.filter(user=request.user, is_active=True).first()
+        user = getattr(request, "user", None)  # absent when a page is rendered before authentication runs
+        if getattr(request, "tenant", None) is not None and user is not None and user.is_authenticated:
+            membership = Membership.objects.filter(user=user, is_active=True).first()
         request._membership = membership
     return request._membership
 

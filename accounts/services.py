@@ -7,6 +7,7 @@ from django_scopes import scopes_disabled
 
 from .models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
 from .signals import tenant_created
+from .tenancy import same_tenant_check
 
 
 @transaction.atomic
@@ -53,9 +54,11 @@ def officer_create(
     home_base: str = "",
     password: str | None = None,
 ) -> Officer:
+    """A member with the officer role and their working profile; team and skills must be the tenant's own."""
+    same_tenant_check(tenant, team, *skills)
     membership = member_add(
         tenant=tenant, email=email, full_name=full_name, role=Role.OFFICER, password=password
     )
     officer = Officer.objects.create(tenant=tenant, user=membership.user, team=team, home_base=home_base)
-    officer.skills.set(skills)
+    officer.skills.set(skills, through_defaults={"tenant": tenant})
     return officer

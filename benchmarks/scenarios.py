@@ -26,7 +26,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from accounts.models import Domain, Membership, Officer, Role, Skill, Tenant, User
+from accounts.models import Domain, Membership, Officer, OfficerSkill, Role, Skill, Tenant, User
 from accounts.services import tenant_create
 from bookings.availability import available_slots
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Channel, Customer
@@ -153,9 +153,9 @@ def officers_create(
         officers = Officer.objects.bulk_create(
             [Officer(tenant=tenant, user=user) for user in users], batch_size=BATCH_SIZE
         )
-        Officer.skills.through.objects.bulk_create(
+        OfficerSkill.objects.bulk_create(
             [
-                Officer.skills.through(officer_id=officer.pk, skill_id=skill.pk)
+                OfficerSkill(tenant=tenant, officer=officer, skill=skill)
                 for n, officer in enumerate(officers, start=1)
                 if n % unskilled_every
             ],
@@ -287,8 +287,8 @@ def closures_create(
                 rrules=[recurrence.Rule(recurrence.WEEKLY, byday=[recurrence.TU])]
             ),
         )
-        block.appointment_types.set([reserved_for])
-        block.officers.set(covered)
+        block.appointment_types.set([reserved_for], through_defaults={"tenant": tenant})
+        block.officers.set(covered, through_defaults={"tenant": tenant})
         reserved.update(
             (officer_id, day, 0)
             for officer_id in covered

@@ -1,22 +1,32 @@
 """Tenant admin for customers, and a read-only view of bookings.
 
 Bookings change only through `bookings.services`, which keep the assignments, the audit trail and the
-outbox consistent; the admin may look but never add, change or delete one.
+outbox consistent; the admin may look but never add, change or delete one. Customers are added, changed
+and merged through `customer_create`, `customer_update` and `customer_merge`, so every change by staff is
+audited (CustomerEvent) in the same transaction.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.contrib import admin
-from django.db import models
+from django.contrib import admin, messages
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.admin import TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 
-from .models import Booking, BookingAssignment, BookingEvent, Customer
+from .errors import BookingError
+from .models import Booking, BookingAssignment, BookingEvent, Customer, CustomerEvent, IdempotencyKey
+from .services import customer_create, customer_merge, customer_update
+from .services.customers import EDITABLE
 
 
 class ReadOnlyMixin:
@@ -50,9 +60,10 @@ class CustomerForm(TenantAdminForm):
 @admin.register(Customer, site=tenant_admin_site)
 class CustomerAdmin(TenantModelAdmin):
     form = CustomerForm
+    actions = ["merge_into_oldest"]
     list_display = ["full_name", "email", "phone", "postcode", "created_at"]
     search_fields = ["full_name", "email", "phone", "postcode"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "history"]
     fieldsets = [
         (None, {"fields": ["full_name", "email", "phone"]}),
         (_("Address"), {"fields": ["address_line_1", "address_line_2", "town", "postcode"]}),
@@ -61,7 +72,67 @@ class CustomerAdmin(TenantModelAdmin):
             {"fields": ["contact_by_email", "contact_by_sms", "consent_given_at", "preferred_language"]},
         ),
         (None, {"fields": ["accessibility_needs", "created_at"]}),
+        (_("History"), {"fields": ["history"]}),
     ]
+
+    @admin.display(description=_("changes by staff"))
+    def history(self, customer: Customer) -> str:
+        if customer.pk is None:
+            return "–"
+        events = customer.events.select_related("actor").order_by("-created_at")[:50]
+        return (
+            format_html_join(
+                "\n",
+                "<p>{} · {} · {}<br><small>{} → {}</small></p>",
+                (
+                    (
+                        localize(timezone.localtime(e.created_at)),
+                        e.action,
+                        e.actor or "–",
+                        json.dumps(e.before, ensure_ascii=False),
+                        json.dumps(e.after, ensure_ascii=False),
+                    )
+                    for e in events
+                ),
+            )
+            or "–"
+        )
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        """Through the services, so the change is audited; the form has already said what they refuse."""
+        fields = {name: form.cleaned_data[name] for name in EDITABLE if name in form.cleaned_data}
+        if change:
+            changed = {name: value for name, value in fields.items() if name in form.changed_data}
+            saved = customer_update(customer=obj, actor=request.user, **changed)
+        else:
+            saved = customer_create(tenant=request.tenant, actor=request.user, **fields)
+        obj.pk, obj.tenant_id = saved.pk, saved.tenant_id
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Merge the selected customers into the one created first"))
+    def merge_into_oldest(self, request: HttpRequest, queryset: models.QuerySet[Customer]) -> None:
+        customers = list(queryset.order_by("created_at", "pk"))
+        if len(customers) < 2:
+            self.message_user(request, _("Select at least two customers to merge."), messages.WARNING)
+            return
+        target, sources = customers[0], customers[1:]
+        try:
+            with transaction.atomic():
+                for source in sources:
+                    target = customer_merge(source=source, target=target, actor=request.user)
+        except BookingError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext(
+                "Merged %(count)d customer into %(name)s.",
+                "Merged %(count)d customers into %(name)s.",
+                len(sources),
+            )
+            % {"count": len(sources), "name": target.full_name},
+            messages.SUCCESS,
+        )
 
 
 class BookingAssignmentInline(ReadOnlyMixin, TenantInline):
@@ -107,3 +178,23 @@ class BookingAdmin(ReadOnlyMixin, TenantModelAdmin):
     date_hierarchy = "starts_at"
     ordering = ["-starts_at"]
     inlines = [BookingAssignmentInline, BookingEventInline]
+
+
+@admin.register(CustomerEvent, site=tenant_admin_site)
+class CustomerEventAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """Who changed which customer's record, when, from what to what."""
+
+    list_display = ["created_at", "customer", "action", "actor"]
+    list_filter = ["action"]
+    list_select_related = ["customer", "actor"]
+    ordering = ["-created_at"]
+
+
+@admin.register(IdempotencyKey, site=tenant_admin_site)
+class IdempotencyKeyAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """Keys of recent requests and what they did; written and purged only by the booking services."""
+
+    list_display = ["key", "operation", "booking", "created_at", "expires_at"]
+    list_select_related = ["booking"]
+    search_fields = ["key"]
+    ordering = ["-created_at"]

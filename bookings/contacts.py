@@ -1,6 +1,31 @@
-"""Contact details as people type them, in the one form they are stored and compared in."""
+"""Contact details as people type them, in the one form they are stored and compared in.
+
+`ContactDetails` is what a booking was made with: whoever typed it, it belongs to that booking (a snapshot
+on the row), and messages and one-time codes for the booking go only there. A customer's own record is
+changed only by staff who have checked who they are speaking to.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bookings.models import Customer
+
+# One set of lengths for the form, the customer record and the booking, so what the form accepts always fits.
+NAME_MAX_LENGTH = 200
+EMAIL_MAX_LENGTH = 254
+PHONE_MAX_LENGTH = 20
+ADDRESS_LINE_MAX_LENGTH = 200
+TOWN_MAX_LENGTH = 100
+POSTCODE_MAX_LENGTH = 10
+ACCESSIBILITY_NEEDS_MAX_LENGTH = 2000
+ADDRESS_SEPARATOR = ", "
+# A visit's location is the address joined: two lines, town and postcode with three separators between.
+LOCATION_MAX_LENGTH = (
+    2 * ADDRESS_LINE_MAX_LENGTH + TOWN_MAX_LENGTH + POSTCODE_MAX_LENGTH + 3 * len(ADDRESS_SEPARATOR)
+)
 
 
 def normalise_phone(phone: str) -> str:
@@ -8,3 +33,55 @@ def normalise_phone(phone: str) -> str:
     if digits.startswith("07") and len(digits) == 11:  # UK mobile written nationally
         digits = "+44" + digits[1:]
     return digits
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def address_join(*parts: str | None) -> str:
+    return ADDRESS_SEPARATOR.join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """Who to tell about one booking, how, and in which language, as given when it was made."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    by_email: bool = True
+    by_sms: bool = False
+    language: str = "en-gb"
+    consent: bool = False
+    accessibility_needs: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", normalise_email(self.email))
+        object.__setattr__(self, "phone", normalise_phone(self.phone))
+
+    @classmethod
+    def of_customer(cls, customer: Customer) -> ContactDetails:
+        """What staff booking for a known customer use: the customer's record as it stands."""
+        return cls(
+            name=customer.full_name,
+            email=customer.email,
+            phone=customer.phone,
+            by_email=customer.contact_by_email,
+            by_sms=customer.contact_by_sms,
+            language=customer.preferred_language,
+            consent=customer.consent_given_at is not None,
+            accessibility_needs=customer.accessibility_needs,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "by_email": self.by_email,
+            "by_sms": self.by_sms,
+            "language": self.language,
+            "consent": self.consent,
+            "accessibility_needs": self.accessibility_needs,
+        }

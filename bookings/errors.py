@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from scheduling.errors import SchedulingError
@@ -24,3 +25,19 @@ class SlotUnavailable(BookingError):
 
 class InvalidTransition(BookingError):
     """The booking's status does not allow this change (cancelling a completed appointment...)."""
+
+
+class IdempotencyConflict(BookingError):
+    """An idempotency key already used for another operation or another request (HTTP 409)."""
+
+
+class TooManyHolds(BookingError):
+    """One client holds as many times as it may at once; `retry_at` is when the first of them lapses."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class CodeNotSent(BookingError):
+    """The mail or SMS provider failed while sending a one-time code; nothing was changed."""

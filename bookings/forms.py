@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -14,7 +14,18 @@ from django.utils.translation import gettext_lazy as _
 
 from scheduling.models import AppointmentType, LocationMode, Question, QuestionKind
 
-from .contacts import normalise_phone
+from .contacts import (
+    ACCESSIBILITY_NEEDS_MAX_LENGTH,
+    ADDRESS_LINE_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    POSTCODE_MAX_LENGTH,
+    TOWN_MAX_LENGTH,
+    ContactDetails,
+    address_join,
+    normalise_phone,
+)
 
 MOBILE = RegexValidator(
     r"^\+?[0-9 ()-]{10,20}$", _("Enter a mobile number, like 07700 900 982 or +44 7700 900 982.")
@@ -40,12 +51,22 @@ class PortalForm(forms.Form):
 
 
 def parse_start(value: str) -> datetime | None:
-    """An ISO instant with its offset, as the slot buttons send it; None when malformed or naive."""
-    try:
-        moment = parse_datetime(value or "")
-    except ValueError:
+    """An ISO instant with its offset, on a whole minute, as the slot buttons send it; None when malformed,
+    naive, or not a time anyone could book: seconds, an absurd year, an offset no time zone has (PostgreSQL
+    refuses some Python accepts), or an instant that overflows when converted to UTC."""
+    if not value or not value.isascii():  # Python reads other scripts' digits; the buttons send ASCII
         return None
-    if moment is None or timezone.is_naive(moment):
+    try:
+        moment = parse_datetime(value)
+        if moment is None or timezone.is_naive(moment):
+            return None
+        year = moment.astimezone(UTC).year  # an offset near the calendar's ends overflows here
+    except (ValueError, OverflowError):
+        return None
+    offset = moment.utcoffset() or timedelta(0)
+    if abs(offset) > timedelta(hours=14) or offset % timedelta(minutes=1):
+        return None
+    if not 2000 <= year <= 2999 or moment.second or moment.microsecond:
         return None
     return moment
 
@@ -72,18 +93,20 @@ class DetailsForm(PortalForm):
     ]
 
     full_name = forms.CharField(
-        label=_("Full name"), max_length=200, error_messages={"required": _("Enter your full name.")}
+        label=_("Full name"),
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"required": _("Enter your full name.")},
     )
     email = forms.EmailField(
         label=_("Email address"),
         required=False,
-        max_length=254,
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
     phone = forms.CharField(
         label=_("Mobile number"),
         required=False,
-        max_length=20,
+        max_length=PHONE_MAX_LENGTH,
         validators=[MOBILE],
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
@@ -91,34 +114,34 @@ class DetailsForm(PortalForm):
         label=_("Address line 1"),
         required=False,
         error_messages={"required": _("Enter the first line of the address.")},
-        max_length=200,
+        max_length=ADDRESS_LINE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
     )
     address_line_2 = forms.CharField(
         label=_("Address line 2"),
         required=False,
-        max_length=200,
+        max_length=ADDRESS_LINE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
     )
     town = forms.CharField(
         label=_("Town or city"),
         required=False,
         error_messages={"required": _("Enter the town or city.")},
-        max_length=100,
+        max_length=TOWN_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )
     postcode = forms.CharField(
         label=_("Postcode"),
         required=False,
         error_messages={"required": _("Enter the postcode.")},
-        max_length=10,
+        max_length=POSTCODE_MAX_LENGTH,
         validators=[POSTCODE],
         widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
     )
     accessibility_needs = forms.CharField(
         label=_("Do you have any access needs we should know about?"),
         required=False,
-        max_length=2000,
+        max_length=ACCESSIBILITY_NEEDS_MAX_LENGTH,
         help_text=_("For example, step-free access, a hearing loop or an interpreter."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -133,7 +156,9 @@ class DetailsForm(PortalForm):
         label=_("I agree to be contacted about this appointment by the methods I chose."),
         error_messages={"required": _("Agree to be contacted so that we can confirm your appointment.")},
     )
-    submission = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Echoes the idempotency key the server issued for this hold (kept in the session); the server uses
+    # its own copy, never this field's value.
+    submission = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
 
     def __init__(self, *args: Any, appointment_type: AppointmentType, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -186,36 +211,31 @@ class DetailsForm(PortalForm):
     def answers(self) -> dict[str, Any]:
         return {q.label: self.cleaned_data.get(f"q_{q.pk}") for q in self.questions}
 
-    def customer_details(self) -> dict[str, Any]:
+    def contact(self, *, language: str) -> ContactDetails:
+        """The contact details and choices given, as the booking will keep them."""
         data = self.cleaned_data
-        details = {
-            "full_name": data["full_name"],
-            "email": data.get("email", ""),
-            "phone": data.get("phone", ""),
-            "contact_by_email": data["contact_by"] in ("email", "both"),
-            "contact_by_sms": data["contact_by"] in ("sms", "both"),
-            "accessibility_needs": data.get("accessibility_needs", ""),
-            "consent": data["consent"],
-        }
-        if self.on_site:
-            for name in ("address_line_1", "address_line_2", "town", "postcode"):
-                details[name] = data.get(name, "")
-        return details
+        return ContactDetails(
+            name=data["full_name"],
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+            by_email=data["contact_by"] in ("email", "both"),
+            by_sms=data["contact_by"] in ("sms", "both"),
+            language=language,
+            consent=data["consent"],
+            accessibility_needs=data.get("accessibility_needs", ""),
+        )
+
+    def address(self) -> dict[str, str]:
+        if not self.on_site:
+            return {}
+        names = ("address_line_1", "address_line_2", "town", "postcode")
+        return {name: self.cleaned_data.get(name, "") for name in names}
 
     def location(self) -> str:
+        """Fits Booking.location whatever the fields hold: its length is the fields' lengths joined."""
         if not self.on_site:
             return self.appointment_type.office_address
-        data = self.cleaned_data
-        return ", ".join(
-            p
-            for p in (
-                data.get("address_line_1"),
-                data.get("address_line_2"),
-                data.get("town"),
-                data.get("postcode"),
-            )
-            if p
-        )
+        return address_join(*self.address().values())
 
 
 def question_field(question: Question) -> forms.Field:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -17,24 +18,43 @@ from django_scopes import ScopedManager
 from accounts.models import Officer, TenantOwned
 from scheduling.models import AppointmentType, Priority, Resource
 
+from .contacts import (
+    ACCESSIBILITY_NEEDS_MAX_LENGTH,
+    ADDRESS_LINE_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    LOCATION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    POSTCODE_MAX_LENGTH,
+    TOWN_MAX_LENGTH,
+    address_join,
+)
+
 
 class Customer(TenantOwned):
-    """A resident, business or applicant. Found again by email or phone rather than duplicated."""
+    """A resident, business or applicant. Found again by email or phone rather than duplicated.
 
-    full_name = models.CharField(_("full name"), max_length=200)
-    email = models.EmailField(_("email address"), blank=True)
-    phone = models.CharField(_("mobile number"), max_length=20, blank=True)
-    address_line_1 = models.CharField(_("address line 1"), max_length=200, blank=True)
-    address_line_2 = models.CharField(_("address line 2"), max_length=200, blank=True)
-    town = models.CharField(_("town or city"), max_length=100, blank=True)
-    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    The portal finds or creates a customer but never changes one: anyone can type anyone's email address.
+    Only staff change a customer's record, through `customer_update` and `customer_merge` (audited in
+    CustomerEvent); each booking keeps the contact details it was made with.
+    """
+
+    full_name = models.CharField(_("full name"), max_length=NAME_MAX_LENGTH)
+    email = models.EmailField(_("email address"), max_length=EMAIL_MAX_LENGTH, blank=True)
+    phone = models.CharField(_("mobile number"), max_length=PHONE_MAX_LENGTH, blank=True)
+    address_line_1 = models.CharField(_("address line 1"), max_length=ADDRESS_LINE_MAX_LENGTH, blank=True)
+    address_line_2 = models.CharField(_("address line 2"), max_length=ADDRESS_LINE_MAX_LENGTH, blank=True)
+    town = models.CharField(_("town or city"), max_length=TOWN_MAX_LENGTH, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=POSTCODE_MAX_LENGTH, blank=True)
     contact_by_email = models.BooleanField(_("contact by email"), default=True)
     contact_by_sms = models.BooleanField(_("contact by text message"), default=False)
     consent_given_at = models.DateTimeField(_("consent to be contacted given at"), null=True, blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, default="en-gb", choices=settings.LANGUAGES
     )
-    accessibility_needs = models.TextField(_("accessibility needs"), blank=True, max_length=2000)
+    accessibility_needs = models.TextField(
+        _("accessibility needs"), blank=True, max_length=ACCESSIBILITY_NEEDS_MAX_LENGTH
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -54,8 +74,38 @@ class Customer(TenantOwned):
 
     @property
     def address(self) -> str:
-        parts = [self.address_line_1, self.address_line_2, self.town, self.postcode]
-        return ", ".join(p for p in parts if p)
+        return address_join(self.address_line_1, self.address_line_2, self.town, self.postcode)
+
+
+class CustomerEvent(TenantOwned):
+    """Append-only history of staff changes to a customer's record (edits and merges), with who made them.
+
+    Written in the same transaction as the change. The customer link survives a merge on the surviving
+    record; a deleted customer's events stay, unlinked, with the details in `before`.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.action}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("Customer events are append-only.")
+        super().save(*args, **kwargs)
 
 
 class BookingStatus(models.TextChoices):
@@ -91,9 +141,15 @@ class BookingQuerySet(models.QuerySet["Booking"]):
 
 
 class Booking(TenantOwned):
-    """One customer's appointment of one type at one time, with its human reference."""
+    """One customer's appointment of one type at one time, with its human reference.
+
+    `public_id` names the booking in links sent to customers: unguessable, unlike the sequential pk.
+    The `contact_*` fields are the contact details and choices the booking was made with; messages and
+    one-time codes for it go there and nowhere else, whatever the customer's record says now.
+    """
 
     reference = models.CharField(_("reference"), max_length=12)
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)
     appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="bookings")
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
@@ -109,13 +165,28 @@ class Booking(TenantOwned):
     session_key = models.CharField(max_length=80)
     seat = models.PositiveSmallIntegerField(default=1)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
-    location = models.CharField(_("location"), max_length=300, blank=True)
+    location = models.CharField(_("location"), max_length=LOCATION_MAX_LENGTH, blank=True)
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=4000)
     case_reference = models.CharField(_("case reference"), max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
     allocation_reason = models.CharField(max_length=300, blank=True)
     cancellation_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    contact_name = models.CharField(_("name given"), max_length=NAME_MAX_LENGTH, blank=True)
+    contact_email = models.EmailField(_("email given"), max_length=EMAIL_MAX_LENGTH, blank=True)
+    contact_phone = models.CharField(_("mobile number given"), max_length=PHONE_MAX_LENGTH, blank=True)
+    contact_by_email = models.BooleanField(_("contact by email"), default=False)
+    contact_by_sms = models.BooleanField(_("contact by text message"), default=False)
+    contact_language = models.CharField(
+        _("language"), max_length=10, default="en-gb", choices=settings.LANGUAGES
+    )
+    contact_consent_at = models.DateTimeField(_("consent to be contacted given at"), null=True, blank=True)
+    accessibility_needs = models.TextField(
+        _("accessibility needs"), blank=True, max_length=ACCESSIBILITY_NEEDS_MAX_LENGTH
+    )
+    # A keyed hash of the client address a portal hold came from (never the address itself): live holds
+    # per client are capped, cookies or not.
+    client_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -126,10 +197,21 @@ class Booking(TenantOwned):
 
     class Meta:
         ordering = ["starts_at"]
-        indexes = [models.Index(fields=["tenant", "starts_at"]), models.Index(fields=["tenant", "status"])]
+        indexes = [
+            models.Index(fields=["tenant", "starts_at"]),
+            models.Index(fields=["tenant", "status"]),
+            models.Index(
+                fields=["tenant", "client_hash"],
+                condition=Q(status="held"),
+                name="booking_holds_by_client",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "reference"], name="booking_reference_unique_per_tenant"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "public_id"], name="booking_public_id_unique_per_tenant"
             ),
             models.UniqueConstraint(
                 fields=["tenant", "session_key", "seat"],
@@ -203,11 +285,7 @@ class BookingAssignment(TenantOwned):
 
 
 class BookingEvent(TenantOwned):
-    """Append-only history: who changed what on a booking, when, and why.
-
-    A service called with an idempotency key records it here, in the same transaction as the change, so a
-    repeated request finds the key and changes nothing.
-    """
+    """Append-only history: who changed what on a booking, when, and why."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -217,18 +295,10 @@ class BookingEvent(TenantOwned):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.CharField(max_length=500, blank=True)
-    idempotency_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "idempotency_key"],
-                condition=~Q(idempotency_key=""),
-                name="booking_event_idempotency_key_unique_per_tenant",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.booking}: {self.action}"
@@ -237,3 +307,29 @@ class BookingEvent(TenantOwned):
         if self.pk is not None:
             raise ValueError("Booking events are append-only.")
         super().save(*args, **kwargs)
+
+
+class IdempotencyKey(TenantOwned):
+    """A client's key for one operation: which operation, on what request, with which result.
+
+    Written in the same transaction as the change it names. A replay with the same key and request gets
+    the first result; the same key with another request (or operation) is refused. The unique constraint
+    makes two concurrent uses of one key end in one change. Keys lapse at `expires_at` (an expired key is
+    new again) and are purged by a periodic task.
+    """
+
+    key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=40)
+    request_hash = models.CharField(max_length=64)
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="idempotency_keys")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "expires_at"], name="idempotency_key_expiry")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation}: {self.key}"

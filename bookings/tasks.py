@@ -7,18 +7,33 @@ from celery import shared_task
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
-from .services import holds_expire
+from .services import holds_expire, idempotency_keys_purge
+
+
+def _each_active_tenant(task: TenantTask) -> int:
+    """Beat fans out one task per active tenant, so each runs inside its own tenant's scope."""
+    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        task.apply_async(kwargs={"tenant_id": tenant_id})
+    return len(tenant_ids)
 
 
 @shared_task(name="bookings.expire_holds_everywhere")
 def expire_holds_everywhere(**kwargs: object) -> int:
-    """Beat fans out one task per active tenant, so each runs inside its own tenant's scope."""
-    tenant_ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
-    for tenant_id in tenant_ids:
-        expire_holds.apply_async(kwargs={"tenant_id": tenant_id})
-    return len(tenant_ids)
+    return _each_active_tenant(expire_holds)
 
 
 @shared_task(base=TenantTask, name="bookings.expire_holds")
 def expire_holds(*, tenant_id: int, **kwargs: object) -> int:
     return holds_expire()
+
+
+@shared_task(name="bookings.purge_idempotency_keys_everywhere")
+def purge_idempotency_keys_everywhere(**kwargs: object) -> int:
+    return _each_active_tenant(purge_idempotency_keys)
+
+
+@shared_task(base=TenantTask, name="bookings.purge_idempotency_keys")
+def purge_idempotency_keys(*, tenant_id: int, **kwargs: object) -> int:
+    """Deletes the tenant's lapsed idempotency keys; running it twice deletes nothing more."""
+    return idempotency_keys_purge()

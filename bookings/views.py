@@ -7,11 +7,12 @@ Form errors follow the rule in README: the same template with status 422.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,29 +20,65 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import get_usage
 
+from accounts.clients import client_ip
 from bookings.availability import AvailableSlot, available_slots, earliest_slot
 from scheduling.models import AppointmentType
 
 from . import calendar_files
-from .errors import BookingError, SlotUnavailable
+from .errors import BookingError, CodeNotSent, IdempotencyConflict, SlotUnavailable, TooManyHolds
 from .forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
 from .models import Booking, BookingStatus, Channel
 from .selectors import booking_for_reference, holds_among, live_hold, portal_services_by_category
 from .services import (
     access_code_send,
     booking_cancel,
-    booking_confirm,
+    booking_confirm_from_portal,
     booking_hold,
     booking_reschedule,
-    customer_find_or_create,
 )
-from .tokens import BadLink, booking_id_from_manage_token, manage_token, one_time_code_check
+from .tokens import (
+    BadLink,
+    CodeEntryLocked,
+    client_digest,
+    manage_token,
+    one_time_code_check,
+    public_id_from_manage_token,
+)
 
 HOLDS = "portal_holds"  # references of the holds this browser made
 DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
 FOUND = "portal_found"  # the reference a one-time code was asked for
+CONFIRM_KEYS = "portal_confirm_keys"  # reference -> the idempotency key the server issued for confirming it
+
+
+# --- abuse limits ------------------------------------------------------------------------------------------
+
+
+def rate_limited(rate_setting: str, *, method: str) -> Callable[..., Any]:
+    """Counts the view's requests per client address (django-ratelimit's "ip" key, which reads the real
+    client through RATELIMIT_IP_META_KEY = accounts.clients.client_ip) and answers 429, saying when the
+    window ends, once the rate in the named setting is passed."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            rate = getattr(settings, rate_setting)
+            usage = get_usage(request, fn=view, key="ip", rate=rate, method=method, increment=True)
+            if usage and usage["should_limit"]:
+                retry_at = timezone.now() + timedelta(seconds=max(usage["time_left"], 1))
+                return too_many_requests(request, retry_at=retry_at)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def client_of(request: HttpRequest) -> str:
+    """Who is asking, as a keyed hash of the real client address (never the address itself)."""
+    return client_digest(client_ip(request))
 
 
 # --- access helpers: a missing object and another tenant's object are the same 404 ---------------------
@@ -63,9 +100,9 @@ def access_own_booking(request: HttpRequest, reference: str) -> Booking:
 
 
 def access_managed_booking(request: HttpRequest, token: str) -> Booking:
-    booking_id = booking_id_from_manage_token(token, tenant_id=request.tenant.pk)
+    public_id = public_id_from_manage_token(token, tenant_id=request.tenant.pk)
     return get_object_or_404(
-        Booking.objects.select_related("appointment_type__tenant", "customer"), pk=booking_id
+        Booking.objects.select_related("appointment_type__tenant", "customer"), public_id=public_id
     )
 
 
@@ -76,6 +113,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     return render(request, "bookings/portal/home.html", {"groups": portal_services_by_category()})
 
 
+@rate_limited("PORTAL_SLOTS_RATE", method="GET")
 def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type = access_bookable_type(slug)
     return slot_picker_response(
@@ -88,11 +126,9 @@ def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@ratelimit(key="ip", rate=settings.PORTAL_HOLD_RATE, method="POST", block=False)
+@rate_limited("PORTAL_HOLD_RATE", method="POST")
 def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type = access_bookable_type(slug)
-    if getattr(request, "limited", False):
-        return too_many_requests(request)
 
     def picker(**problem: Any) -> HttpResponse:
         return slot_picker_response(
@@ -111,7 +147,14 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     if same := _live_hold(request, appointment_type, starts_at):
         return redirect("bookings:details", reference=same.reference)
     try:
-        booking = booking_hold(appointment_type=appointment_type, starts_at=starts_at, channel=Channel.PORTAL)
+        booking = booking_hold(
+            appointment_type=appointment_type,
+            starts_at=starts_at,
+            channel=Channel.PORTAL,
+            client=client_of(request),
+        )
+    except TooManyHolds as error:
+        return too_many_requests(request, retry_at=error.retry_at, reason=error.message)
     except SlotUnavailable as error:
         return picker(problem=error.message, alternatives=error.alternatives, status=409, week=starts_at)
     except BookingError as error:
@@ -122,7 +165,7 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=settings.PORTAL_SUBMIT_RATE, method="POST", block=False)
+@rate_limited("PORTAL_SUBMIT_RATE", method="POST")
 def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
     booking = access_own_booking(request, reference)
     if booking.status == BookingStatus.CONFIRMED:
@@ -133,25 +176,22 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
     drafts = request.session.get(DRAFTS, {})
     draft_key = str(appointment_type.pk)
     context: dict[str, Any] = {"booking": booking, "appointment_type": appointment_type}
+    confirm_key = _confirm_key(request, reference)
     if request.method == "POST":
-        if getattr(request, "limited", False):
-            return too_many_requests(request)
         form = DetailsForm(request.POST, appointment_type=appointment_type)
         if form.is_valid():
             try:
-                with transaction.atomic():
-                    customer = customer_find_or_create(
-                        tenant=request.tenant,
-                        preferred_language=translation.get_language(),
-                        **form.customer_details(),
-                    )
-                    booking_confirm(
-                        booking=booking,
-                        customer=customer,
-                        answers=form.answers(),
-                        location=form.location(),
-                        idempotency_key=f"portal-confirm:{form.cleaned_data['submission']}",
-                    )
+                booking_confirm_from_portal(
+                    booking=booking,
+                    contact=form.contact(language=translation.get_language()),
+                    address=form.address(),
+                    answers=form.answers(),
+                    location=form.location(),
+                    idempotency_key=f"portal-confirm:{confirm_key}",
+                )
+            except IdempotencyConflict as error:
+                form.add_error(None, error.message)
+                return render(request, "bookings/portal/details.html", {**context, "form": form}, status=409)
             except SlotUnavailable as error:
                 request.session[DRAFTS] = {**drafts, draft_key: _draft(request.POST)}
                 context.update(
@@ -169,10 +209,7 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("bookings:confirmation", args=[reference]), status=303)
         return render(request, "bookings/portal/details.html", {**context, "form": form}, status=422)
     draft = drafts.get(draft_key, {})
-    form = DetailsForm(
-        initial={**draft, "submission": draft.get("submission") or _new_submission()},
-        appointment_type=appointment_type,
-    )
+    form = DetailsForm(initial={**draft, "submission": confirm_key}, appointment_type=appointment_type)
     return render(request, "bookings/portal/details.html", {**context, "form": form})
 
 
@@ -180,7 +217,7 @@ def booking_confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     booking = access_own_booking(request, reference)
     if booking.status != BookingStatus.CONFIRMED:
         return redirect("bookings:details", reference=reference)
-    token = manage_token(tenant_id=request.tenant.pk, booking_id=booking.pk)
+    token = manage_token(tenant_id=request.tenant.pk, public_id=booking.public_id)
     return render(request, "bookings/portal/confirmation.html", {"booking": booking, "token": token})
 
 
@@ -213,7 +250,8 @@ def manage_calendar_file(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=settings.PORTAL_SUBMIT_RATE, method="POST", block=False)
+@rate_limited("PORTAL_SLOTS_RATE", method="GET")
+@rate_limited("PORTAL_SUBMIT_RATE", method="POST")
 def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     try:
         booking = access_managed_booking(request, token)
@@ -238,19 +276,20 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
 
     if request.method == "GET":
         return picker()
-    if getattr(request, "limited", False):
-        return too_many_requests(request)
     form = SlotForm(request.POST)
     if not form.is_valid():
         return picker(problem=_("Choose a time from the list."), status=400)
     starts_at = form.cleaned_data["start"]
     try:
-        # Keyed on the booking's state as the customer saw it, so a double submission moves it once.
+        # Keyed on the booking's history so far: a double submission moves it once, and two different
+        # times sent at once from two tabs move it once (the second is refused as a conflict).
         booking_reschedule(
             booking=booking,
             starts_at=starts_at,
-            idempotency_key=f"portal-move:{booking.pk}:{booking.events.count()}:{starts_at.isoformat()}",
+            idempotency_key=f"portal-move:{booking.public_id}:{booking.events.count()}",
         )
+    except IdempotencyConflict as error:
+        return picker(problem=error.message, status=409)
     except SlotUnavailable as error:
         return picker(problem=error.message, alternatives=error.alternatives, status=409, week=starts_at)
     except BookingError as error:
@@ -267,12 +306,20 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
     if not customer_may_change(booking):
         return render(request, "bookings/portal/manage.html", _manage_context(booking, token), status=403)
     form = CancelForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        booking_cancel(
-            booking=booking, reason=form.cleaned_data["reason"], idempotency_key=f"portal-cancel:{booking.pk}"
-        )
-        return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
-    status = 422 if request.method == "POST" else 200
+        try:
+            booking_cancel(
+                booking=booking,
+                reason=form.cleaned_data["reason"],
+                idempotency_key=f"portal-cancel:{booking.public_id}",
+            )
+            return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
+        except IdempotencyConflict as error:
+            form.add_error(None, error.message)
+            status = 409
+    elif request.method == "POST":
+        status = 422
     return render(
         request,
         "bookings/portal/cancel.html",
@@ -282,14 +329,19 @@ def manage_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=settings.PORTAL_CODE_RATE, method="POST", block=False)
+@rate_limited("PORTAL_CODE_RATE", method="POST")
 def find_booking(request: HttpRequest) -> HttpResponse:
     form = FindBookingForm(request.POST or None)
     if request.method == "POST":
-        if getattr(request, "limited", False):
-            return too_many_requests(request)
         if form.is_valid():
-            access_code_send(reference=form.cleaned_data["reference"], contact=form.cleaned_data["contact"])
+            try:
+                access_code_send(
+                    reference=form.cleaned_data["reference"], contact=form.cleaned_data["contact"]
+                )
+            except CodeNotSent as error:
+                # The form keeps what was typed; nothing was stored, so trying again is safe.
+                context = {"form": form, "not_sent": error.message}
+                return render(request, "bookings/portal/find.html", context, status=503)
             request.session[FOUND] = form.cleaned_data["reference"]
             return HttpResponseRedirect(reverse("bookings:verify-code"), status=303)
         return render(request, "bookings/portal/find.html", {"form": form}, status=422)
@@ -297,24 +349,33 @@ def find_booking(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=settings.PORTAL_CODE_RATE, method="POST", block=False)
+@rate_limited("PORTAL_CODE_RATE", method="POST")
 def verify_code(request: HttpRequest) -> HttpResponse:
     reference = request.session.get(FOUND)
     if not reference:
         return redirect("bookings:find")
     form = CodeForm(request.POST or None)
     if request.method == "POST":
-        if getattr(request, "limited", False):
-            return too_many_requests(request)
         if form.is_valid():
-            if one_time_code_check(
-                tenant_id=request.tenant.pk, reference=reference, code=form.cleaned_data["code"]
-            ):
+            try:
+                right = one_time_code_check(
+                    tenant_id=request.tenant.pk,
+                    reference=reference,
+                    code=form.cleaned_data["code"],
+                    client=client_of(request),
+                )
+            except CodeEntryLocked as locked:
+                return too_many_requests(
+                    request,
+                    retry_at=locked.until,
+                    reason=_("Too many wrong codes have been tried for this booking."),
+                )
+            if right:
                 booking = booking_for_reference(reference)
                 del request.session[FOUND]
                 if booking is None:
                     return redirect("bookings:find")
-                token = manage_token(tenant_id=request.tenant.pk, booking_id=booking.pk)
+                token = manage_token(tenant_id=request.tenant.pk, public_id=booking.public_id)
                 return HttpResponseRedirect(reverse("bookings:manage", args=[token]), status=303)
             form.add_error(
                 "code", _("That code is not right or has expired. Check it, or ask for a new one.")
@@ -347,7 +408,13 @@ def slot_picker_response(
     tz = appointment_type.tenant.zone
     today = now.astimezone(tz).date()
     this_monday = today - timedelta(days=today.weekday())
-    monday, week_problem = _requested_week(request.GET.get("week"), this_monday, week, tz)
+    monday, week_problem = _requested_week(
+        request.GET.get("week"),
+        this_monday,
+        week,
+        tz,
+        horizon=(now + timedelta(days=appointment_type.horizon_days)).astimezone(tz).date(),
+    )
     if week_problem:
         problem, status = problem or week_problem, 400
     start = datetime.combine(monday, time(0), tzinfo=tz)
@@ -383,7 +450,14 @@ def slot_picker_response(
     return response
 
 
-def _requested_week(value: str | None, this_monday: date, week: datetime | None, tz: Any) -> tuple[date, str]:
+def _requested_week(
+    value: str | None, this_monday: date, week: datetime | None, tz: Any, *, horizon: date
+) -> tuple[date, str]:
+    """The Monday of the week to show, and a problem to show with it when the request named no usable week.
+
+    Only weeks from this one to the booking horizon have slots; anything else (including dates near the end
+    of the calendar, where the week after would overflow) falls back to this week with a message.
+    """
     if week is not None:
         day = week.astimezone(tz).date()
         return day - timedelta(days=day.weekday()), ""
@@ -396,6 +470,8 @@ def _requested_week(value: str | None, this_monday: date, week: datetime | None,
     monday = day - timedelta(days=day.weekday())
     if monday < this_monday:
         return this_monday, _("That week has passed. Here are this week's times.")
+    if monday > horizon:
+        return this_monday, _("That week is too far ahead to book yet. Here are this week's times.")
     return monday, ""
 
 
@@ -430,15 +506,32 @@ def _release_other_holds(request: HttpRequest, *, keep: Booking) -> None:
 
 
 def _draft(data: Any) -> dict[str, Any]:
-    return {key: data.get(key) for key in data if key != "csrfmiddlewaretoken"}
+    return {key: data.get(key) for key in data if key not in ("csrfmiddlewaretoken", "submission")}
 
 
-def _new_submission() -> str:
-    return uuid.uuid4().hex
+def _confirm_key(request: HttpRequest, reference: str) -> str:
+    """The idempotency key for confirming this hold: issued by the server once per hold and kept in the
+    session, so a double submission reuses it whatever the page sent."""
+    keys = request.session.get(CONFIRM_KEYS, {})
+    if reference not in keys:
+        keys = {**dict(list(keys.items())[-9:]), reference: uuid.uuid4().hex}
+        request.session[CONFIRM_KEYS] = keys
+    return keys[reference]
 
 
-def too_many_requests(request: HttpRequest) -> HttpResponse:
-    return render(request, "bookings/portal/too_many.html", status=429)
+def too_many_requests(
+    request: HttpRequest, *, retry_at: datetime | None = None, reason: str = ""
+) -> HttpResponse:
+    """429, saying what was too much and when to try again (also as Retry-After, in seconds)."""
+    response = render(
+        request, "bookings/portal/too_many.html", {"retry_at": retry_at, "reason": reason}, status=429
+    )
+    if retry_at is not None:
+        response["Retry-After"] = str(max(1, int((retry_at - timezone.now()).total_seconds())))
+    if request.htmx:
+        # A partial swap cannot hold a whole page: htmx loads the full page, which answers 429 itself.
+        response["HX-Redirect"] = request.get_full_path()
+    return response
 
 
 def bad_link(request: HttpRequest, error: BadLink) -> HttpResponse:

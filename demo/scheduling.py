@@ -96,7 +96,7 @@ def seed_scheduling(tenant: Tenant, *, now: datetime | None = None) -> None:
         end=time(12, 30),
         recurrence=recurrence.Recurrence(rrules=[recurrence.Rule(recurrence.WEEKLY, byday=[recurrence.TU])]),
     )
-    block.appointment_types.set([food_inspection])
+    block.appointment_types.set([food_inspection], through_defaults={"tenant": tenant})
 
 
 def _weekly_pattern(tenant: Tenant, hours: list[tuple[time, time]], **owner: object) -> None:

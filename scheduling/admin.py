@@ -32,6 +32,8 @@ from .models import (
     Resource,
     ResourceRequirement,
     ServiceBlock,
+    ServiceBlockAppointmentType,
+    ServiceBlockOfficer,
     StaffingRequirement,
     Weekday,
     WorkingInterval,
@@ -319,6 +321,22 @@ class ServiceBlockForm(TenantAdminForm):
         return cleaned
 
 
+class ServiceBlockAppointmentTypeInline(TenantInline):
+    """A block is for at least one type (the admin passes min_num to the formset, but not validate_min)."""
+
+    model = ServiceBlockAppointmentType
+    fields = ["appointment_type"]
+    min_num = 1
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
+
+
+class ServiceBlockOfficerInline(OfficerChoicesMixin, TenantInline):
+    model = ServiceBlockOfficer
+    fields = ["officer"]
+
+
 @admin.register(ServiceBlock, site=tenant_admin_site)
 class ServiceBlockAdmin(OfficerChoicesMixin, TenantModelAdmin):
     # The recurrence widget's media brings admin jQuery (django.jQuery) and its scripts; the translation
@@ -328,7 +346,8 @@ class ServiceBlockAdmin(OfficerChoicesMixin, TenantModelAdmin):
     list_display = ["name", "start", "end", "repeats", "is_active"]
     list_filter = ["is_active", "appointment_types"]
     search_fields = ["name"]
-    filter_horizontal = ["appointment_types", "officers"]
+    fields = ["name", "start", "end", "recurrence", "is_active"]
+    inlines = [ServiceBlockAppointmentTypeInline, ServiceBlockOfficerInline]
 
     @admin.display(description=_("repeats"))
     def repeats(self, block: ServiceBlock) -> str:

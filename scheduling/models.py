@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from recurrence.fields import RecurrenceField
 
-from accounts.models import Officer, Skill, TenantOwned
+from accounts.models import Officer, Skill, TenantLink, TenantOwned, tenant_pair_key
 
 
 class Priority(models.IntegerChoices):
@@ -94,7 +94,7 @@ class AppointmentType(TenantOwned):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="appointment_types")
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=4000)
     duration_minutes = models.PositiveIntegerField(
         _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(12 * 60)]
     )
@@ -138,7 +138,9 @@ class AppointmentType(TenantOwned):
     named_officer = models.ForeignKey(
         Officer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    documents_to_bring = models.TextField(_("documents to bring"), blank=True, help_text=_("One per line."))
+    documents_to_bring = models.TextField(
+        _("documents to bring"), blank=True, max_length=4000, help_text=_("One per line.")
+    )
     cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cut-off (hours)"), default=24)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -152,6 +154,7 @@ class AppointmentType(TenantOwned):
             models.UniqueConstraint(
                 fields=["tenant", "slug"], name="appointment_type_slug_unique_per_tenant"
             ),
+            tenant_pair_key("appointment_type_tenant_pair"),
             models.CheckConstraint(
                 condition=Q(duration_minutes__gt=0), name="appointment_type_positive_duration"
             ),
@@ -249,7 +252,7 @@ class Question(TenantOwned):
         _("kind of answer"), max_length=20, choices=QuestionKind.choices, default=QuestionKind.SHORT_TEXT
     )
     choices = models.TextField(
-        _("choices"), blank=True, help_text=_("For 'one of a list': one choice per line.")
+        _("choices"), blank=True, max_length=4000, help_text=_("For 'one of a list': one choice per line.")
     )
     required = models.BooleanField(_("required"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
@@ -451,9 +454,15 @@ class ServiceBlock(TenantOwned):
     """
 
     name = models.CharField(_("name"), max_length=200)
-    appointment_types = models.ManyToManyField(AppointmentType, related_name="service_blocks")
+    appointment_types = models.ManyToManyField(
+        AppointmentType, through="ServiceBlockAppointmentType", related_name="service_blocks"
+    )
     officers = models.ManyToManyField(
-        Officer, blank=True, related_name="service_blocks", help_text=_("Leave empty for every officer.")
+        Officer,
+        through="ServiceBlockOfficer",
+        blank=True,
+        related_name="service_blocks",
+        help_text=_("Leave empty for every officer."),
     )
     start = models.TimeField(_("from"))
     end = models.TimeField(_("until"))
@@ -464,10 +473,52 @@ class ServiceBlock(TenantOwned):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="service_block_ends_after_start"),
+            tenant_pair_key("service_block_tenant_pair"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ServiceBlockAppointmentType(TenantLink):
+    """An appointment type a service block is reserved for."""
+
+    service_block = models.ForeignKey(ServiceBlock, on_delete=models.CASCADE)
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.CASCADE, verbose_name=_("appointment type")
+    )
+
+    class Meta:
+        verbose_name = _("appointment type")
+        verbose_name_plural = _("appointment types")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "service_block", "appointment_type"],
+                name="service_block_type_unique_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_block}: {self.appointment_type}"
+
+
+class ServiceBlockOfficer(TenantLink):
+    """An officer a service block covers (a block with none covers every officer)."""
+
+    service_block = models.ForeignKey(ServiceBlock, on_delete=models.CASCADE)
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, verbose_name=_("officer"))
+
+    class Meta:
+        verbose_name = _("officer")
+        verbose_name_plural = _("officers (none: every officer)")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "service_block", "officer"], name="service_block_officer_unique_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_block}: {self.officer}"
 
 
 class ExternalBusyQuerySet(models.QuerySet["ExternalBusy"]):

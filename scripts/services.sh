@@ -44,10 +44,16 @@ start_postgres() {
   fi
   if ! as_pg "$pg_bin/pg_ctl" -D "$pg_data" status >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] && touch "$pg_log" && chown postgres "$pg_log"
-    # No TCP listener: the socket in .local/run is the only way in. fsync off is safe for a dev/test cluster.
+    # No TCP listener: the socket in .local/run is the only way in. Durable, because `make run` keeps real
+    # data here: fsync and full-page writes on, so a crash or power cut cannot corrupt the cluster. Only the
+    # test suite trades durability, for its own connections (synchronous_commit=off in the test settings).
     as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_log" -w -o \
-      "-c listen_addresses='' -k $sock_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      "-c listen_addresses='' -k $sock_dir -c fsync=on -c full_page_writes=on -c synchronous_commit=on -c max_connections=300" \
       start >/dev/null
+  fi
+  if [ "$("$pg_bin/psql" -h "$run_dir" -U postgres -tAc "show fsync")" != on ]; then
+    echo "warning: the local PostgreSQL was started with fsync off (by an older checkout); a crash can" >&2
+    echo "corrupt it. Restart it durably: make stop, then make run." >&2
   fi
   for db in bookings; do
     if ! "$pg_bin/psql" -h "$run_dir" -U postgres -tAc "select 1 from pg_database where datname='$db'" | grep -q 1; then

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import factory
-from django_scopes import scopes_disabled
+from django_scopes import scope
 
 from accounts.models import Domain, Membership, Officer, Role, Skill, Team, Tenant, User
 
@@ -68,5 +68,5 @@ class OfficerFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def skills(self, create: bool, extracted: list[Skill] | None, **kwargs: object) -> None:
         if create and extracted:
-            with scopes_disabled():
-                self.skills.set(extracted)
+            with scope(tenant=self.tenant):
+                self.skills.set(extracted, through_defaults={"tenant": self.tenant})

@@ -12,18 +12,19 @@ from accounts.models import Role, Tenant
 from tests.factories import OfficerFactory
 
 PROJECT_APPS = ["accounts", "scheduling", "bookings", "notifications", "integrations", "reporting"]
-# The only models that are not owned by one tenant: the tenant itself and people (one person, many tenants).
-GLOBAL_MODELS = {"accounts.Tenant", "accounts.User"}
+# The only models that are not owned by one tenant: the tenant itself and people (one person, many tenants),
+# with the platform permissions Django's PermissionsMixin links to a person.
+GLOBAL_MODELS = {"accounts.Tenant", "accounts.User", "accounts.User_groups", "accounts.User_user_permissions"}
 # Uniqueness that is global on purpose: a host name can point at only one tenant.
 GLOBALLY_UNIQUE_FIELDS = {"accounts.Domain.host"}
 
 
 def project_models() -> list[type[models.Model]]:
+    # Link tables included: a plain ManyToManyField's automatic table has no tenant key and fails below.
     return [
         model
         for app in PROJECT_APPS
-        for model in apps.get_app_config(app).get_models()
-        if not model._meta.auto_created
+        for model in apps.get_app_config(app).get_models(include_auto_created=True)
     ]
 
 
@@ -61,6 +62,17 @@ def test_tenant_owned_uniqueness_is_tenant_qualified(model: type[models.Model]) 
 
 def test_there_are_tenant_owned_models_to_check() -> None:
     assert len(tenant_owned_models()) >= 5
+
+
+def test_every_link_table_is_checked_as_a_tenant_owned_model() -> None:
+    links = {
+        field.remote_field.through._meta.label
+        for model in project_models()
+        for field in model._meta.local_many_to_many
+    }
+    assert {"accounts.OfficerSkill", "scheduling.ServiceBlockOfficer"} <= links
+    owned = {m._meta.label for m in tenant_owned_models()}
+    assert links - owned <= GLOBAL_MODELS, f"link tables not checked: {links - owned - GLOBAL_MODELS}"
 
 
 # --- every staff URL, with another tenant's ids -------------------------------------------------------

@@ -16,7 +16,7 @@ from scheduling.models import AppointmentType, Priority
 from .allocation import Allocation, NoAllocation, allocate
 from .slots import AvailableSlot, available_slots
 
-# Big enough that an empty diary is searched in a few calls, small enough that the first call is cheap.
+# Small enough that the usual case (a slot within a few weeks) is one cheap call.
 SEARCH_CHUNK = timedelta(days=28)
 
 
@@ -28,22 +28,25 @@ def earliest_slot(
     until: datetime | None = None,
     officer_ids: Collection[int] | None = None,
 ) -> AvailableSlot | None:
-    """The first bookable slot from now, a week at a time up to `until` (default: the booking horizon).
+    """The first bookable slot from now up to `until` (default: the booking horizon).
 
+    At most two calls of `available_slots`, each a fixed number of queries: the first SEARCH_CHUNK, then,
+    only if that is empty, everything after it up to `until`. So an empty diary costs the same whatever
+    the horizon, instead of one call per chunk (a year's horizon used to be fourteen).
     Urgent requests are not held to the type's minimum notice.
     """
     now = now or timezone.now()
     urgent = priority is not None and priority >= Priority.URGENT
     until = until or now + timedelta(days=appointment_type.horizon_days)
-    start = now
-    while start < until:
-        end = min(start + SEARCH_CHUNK, until)
+    first_end = min(now + SEARCH_CHUNK, until)
+    for start, end in ((now, first_end), (first_end, until)):
+        if start >= end:
+            break
         slots = available_slots(
             appointment_type, start, end, now=now, apply_notice=not urgent, officer_ids=officer_ids
         )
         if slots:
             return slots[0]
-        start = end
     return None
 
 

@@ -30,7 +30,6 @@ def booking_event_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
-    key: str = "",
 ) -> BookingEvent:
     return BookingEvent.objects.create(
         tenant_id=booking.tenant_id,
@@ -40,6 +39,5 @@ def booking_event_record(
         before=before or {},
         after=after or {},
         reason=reason[:500],
-        idempotency_key=key,
         created_at=now,
     )

@@ -1,7 +1,9 @@
 """The booking lifecycle: hold, confirm, create, reschedule, cancel, complete, no-show, displace, expire.
 
 Each service runs in one transaction, writes its audit event in that transaction, and is safe to repeat:
-with an idempotency key a second call finds the first one's event and returns its booking unchanged.
+with an idempotency key (bound to the operation and the request, see `idempotency`) a second call returns
+the first one's booking unchanged, and a different request under the same key is refused. Every object a
+service combines must belong to the active tenant (`same_tenant_check`), whatever the caller looked up.
 Double-booking is impossible whatever calls these: the exclusion constraints on BookingAssignment reject
 overlapping active assignments, and a lost race becomes SlotUnavailable carrying the nearest alternatives.
 Messages to the customer are queued in the same transaction (see `messages.customer_tell`).
@@ -13,18 +15,22 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
-from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
+from accounts.models import Officer, User
+from accounts.tenancy import TenantMismatch, same_tenant_check
+from bookings.contacts import ContactDetails
+from bookings.errors import BookingError, InvalidTransition, SlotUnavailable, TooManyHolds
 from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingStatus, Channel, Customer
 from notifications.models import MessageKind
 from scheduling.models import AppointmentType
 
+from .customers import customer_find_or_create
 from .history import booking_event_record, booking_snapshot
-from .idempotency import replayed
+from .idempotency import Idempotency, idempotency_for, idempotency_record, replayed
 from .messages import customer_tell
 from .placement import (
     PLACEMENT_CONFLICTS,
@@ -53,14 +59,29 @@ def booking_hold(
     idempotency_key: str = "",
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
+    client: str = "",
 ) -> Booking:
     """Holds a slot for HOLD_DURATION while the customer gives their details.
 
+    `client` (a keyed hash of the client's address, for portal holds) caps how many live holds one client
+    may have at once, in all and per appointment type (PORTAL_LIVE_HOLDS_PER_CLIENT[_AND_TYPE]), so that
+    nobody can hold a whole week, with or without cookies: over the cap raises TooManyHolds.
     Raises SlotUnavailable (with alternatives) when the slot is not free, BookingError for a start that
     is off the grid, in the past, too soon or too far ahead.
     """
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
+    _tenant_check(appointment_type, officer_ids=officer_ids)
+    idempotency = idempotency_for(
+        idempotency_key,
+        "booking.hold",
+        appointment_type=appointment_type.pk,
+        starts_at=starts_at.timestamp(),
+        channel=channel,
+        priority=priority,
+        officer_ids=_ids(officer_ids),
+        apply_notice=apply_notice,
+    )
+    if replay := replayed(idempotency, now=now):
         return replay
     start_check(appointment_type, starts_at, now, apply_notice=apply_notice)
     booking = Booking(
@@ -70,30 +91,58 @@ def booking_hold(
         hold_expires_at=now + HOLD_DURATION,
         priority=priority or appointment_type.default_priority,
         channel=channel,
+        client_hash=client,
         created_by=actor,
         created_at=now,
         updated_at=now,
     )
     try:
         with transaction.atomic():
+            if client:
+                _live_holds_check(appointment_type, client, now)
             booking.reference = reference_new()
             place(booking, starts_at, now=now, officer_ids=officer_ids, apply_notice=apply_notice)
-            booking_event_record(
-                booking, "held", actor=actor, now=now, after=booking_snapshot(booking), key=idempotency_key
-            )
+            booking_event_record(booking, "held", actor=actor, now=now, after=booking_snapshot(booking))
+            idempotency_record(idempotency, booking=booking, now=now)
     except PLACEMENT_CONFLICTS as error:
-        if replay := replayed(idempotency_key):
+        if replay := replayed(idempotency, now=now):
             return replay
         reraise_unless_conflict(error)
         raise unavailable(appointment_type, starts_at, now) from error
     return booking
 
 
-@transaction.atomic
+def _live_holds_check(appointment_type: AppointmentType, client: str, now: datetime) -> None:
+    """Refuses a hold beyond the client's caps. A transaction-scoped advisory lock per client makes the
+    count and the insert one step, so parallel requests from one client cannot all slip under the cap."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"bookings.hold:{appointment_type.tenant_id}:{client}"],
+        )
+    live = list(
+        Booking.objects.filter(
+            client_hash=client, status=BookingStatus.HELD, hold_expires_at__gt=now
+        ).values_list("appointment_type_id", "hold_expires_at")
+    )
+    of_type = [expires for type_id, expires in live if type_id == appointment_type.pk]
+    if len(live) >= settings.PORTAL_LIVE_HOLDS_PER_CLIENT:
+        lapsing = sorted(expires for _type_id, expires in live)
+    elif len(of_type) >= settings.PORTAL_LIVE_HOLDS_PER_CLIENT_AND_TYPE:
+        lapsing = sorted(of_type)
+    else:
+        return
+    raise TooManyHolds(
+        _("You are already holding as many times as you can at once. Confirm or give up one of them first."),
+        retry_at=lapsing[0],
+    )
+
+
 def booking_confirm(
     *,
     booking: Booking,
     customer: Customer,
+    contact: ContactDetails | None = None,
     answers: dict[str, Any] | None = None,
     location: str = "",
     notes: str = "",
@@ -102,11 +151,66 @@ def booking_confirm(
     now: datetime | None = None,
     idempotency_key: str = "",
 ) -> Booking:
-    """Turns a hold into a confirmed booking. A lapsed hold is re-placed if its slot is still free."""
+    """Turns a hold into a confirmed booking. A lapsed hold is re-placed if its slot is still free.
+
+    The booking keeps `contact` (default: the customer's record as it stands) as the details it was made
+    with; its messages and one-time codes go there. Queues the confirmation in the same transaction.
+    """
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
-        return replay
+    _tenant_check(booking, customer)
+    # Without details given (staff booking for a known customer), the record as stored now, not as the
+    # caller's copy remembers it.
+    contact = contact or ContactDetails.of_customer(Customer.objects.get(pk=customer.pk))
+    answers = answers or {}
+    idempotency = idempotency_for(
+        idempotency_key,
+        "booking.confirm",
+        booking=booking.pk,
+        customer=customer.pk,
+        contact=contact.as_dict(),
+        answers=answers,
+        location=location,
+        notes=notes,
+        case_reference=case_reference,
+    )
+    try:
+        with transaction.atomic():
+            return _confirm(
+                booking,
+                customer,
+                contact,
+                idempotency,
+                answers=answers,
+                location=location,
+                notes=notes,
+                case_reference=case_reference,
+                actor=actor,
+                now=now,
+            )
+    except IntegrityError:
+        # A concurrent request recorded this key first: its result, or a conflict if it asked otherwise.
+        if replay := replayed(idempotency, now=now):
+            return replay
+        raise
+
+
+def _confirm(
+    booking: Booking,
+    customer: Customer,
+    contact: ContactDetails,
+    idempotency: Idempotency | None,
+    *,
+    answers: dict[str, Any],
+    location: str,
+    notes: str,
+    case_reference: str,
+    actor: User | None,
+    now: datetime,
+) -> Booking:
     booking = booking_locked(booking)
+    # Under the booking's lock, so a concurrent copy of this request waits, then finds the first one's key.
+    if replay := replayed(idempotency, now=now):
+        return replay
     if booking.status == BookingStatus.CONFIRMED and booking.customer_id == customer.pk:
         return booking
     if booking.status == BookingStatus.EXPIRED:
@@ -122,23 +226,68 @@ def booking_confirm(
     booking.status = BookingStatus.CONFIRMED
     booking.hold_expires_at = None
     booking.customer = customer
-    booking.answers = answers or {}
+    booking.answers = answers
     booking.location = location
     booking.notes = notes
     booking.case_reference = case_reference
     booking.updated_at = now
+    _contact_keep(booking, contact, now)
     booking.save()
     event = booking_event_record(
-        booking,
-        "confirmed",
-        actor=actor,
-        now=now,
-        before=before,
-        after=booking_snapshot(booking),
-        key=idempotency_key,
+        booking, "confirmed", actor=actor, now=now, before=before, after=booking_snapshot(booking)
     )
+    idempotency_record(idempotency, booking=booking, now=now)
     customer_tell(booking=booking, kind=MessageKind.CONFIRMATION, event=event, now=now)
     return booking
+
+
+def _contact_keep(booking: Booking, contact: ContactDetails, now: datetime) -> None:
+    booking.contact_name = contact.name
+    booking.contact_email = contact.email
+    booking.contact_phone = contact.phone
+    booking.contact_by_email = contact.by_email
+    booking.contact_by_sms = contact.by_sms
+    booking.contact_language = contact.language
+    booking.contact_consent_at = now if contact.consent else None
+    booking.accessibility_needs = contact.accessibility_needs
+
+
+def booking_confirm_from_portal(
+    *,
+    booking: Booking,
+    contact: ContactDetails,
+    address: dict[str, str] | None = None,
+    answers: dict[str, Any] | None = None,
+    location: str = "",
+    idempotency_key: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """The portal's details step in one transaction: the customer these details name (found, or created;
+    an existing customer is never changed) and the hold confirmed with the details as given."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        customer = customer_find_or_create(
+            tenant=booking.appointment_type.tenant,
+            full_name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            consent=contact.consent,
+            now=now,
+            contact_by_email=contact.by_email,
+            contact_by_sms=contact.by_sms,
+            preferred_language=contact.language,
+            accessibility_needs=contact.accessibility_needs,
+            **(address or {}),
+        )
+        return booking_confirm(
+            booking=booking,
+            customer=customer,
+            contact=contact,
+            answers=answers,
+            location=location,
+            now=now,
+            idempotency_key=idempotency_key,
+        )
 
 
 def booking_create(
@@ -153,11 +302,26 @@ def booking_create(
     idempotency_key: str = "",
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
+    contact: ContactDetails | None = None,
     **details: Any,
 ) -> Booking:
     """Books in one step (staff, API): hold and confirm in one transaction."""
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
+    _tenant_check(appointment_type, customer, officer_ids=officer_ids)
+    idempotency = idempotency_for(
+        idempotency_key,
+        "booking.create",
+        appointment_type=appointment_type.pk,
+        starts_at=starts_at.timestamp(),
+        customer=customer.pk,
+        channel=channel,
+        priority=priority,
+        officer_ids=_ids(officer_ids),
+        apply_notice=apply_notice,
+        contact=contact.as_dict() if contact else None,
+        details=details,
+    )
+    if replay := replayed(idempotency, now=now):
         return replay
     try:
         with transaction.atomic():
@@ -171,17 +335,15 @@ def booking_create(
                 officer_ids=officer_ids,
                 apply_notice=apply_notice,
             )
-            return booking_confirm(
-                booking=booking,
-                customer=customer,
-                actor=actor,
-                now=now,
-                idempotency_key=idempotency_key,
-                **details,
+            booking = booking_confirm(
+                booking=booking, customer=customer, contact=contact, actor=actor, now=now, **details
             )
-    except SlotUnavailable:
-        # The same request sent twice at once: the other copy won the slot, and the booking is ours.
-        if replay := replayed(idempotency_key):
+            idempotency_record(idempotency, booking=booking, now=now)
+            return booking
+    except (SlotUnavailable, IntegrityError):
+        # The same request sent twice at once: the other copy won the slot (or the key), and the booking
+        # is ours; a different request under the same key raises IdempotencyConflict here.
+        if replay := replayed(idempotency, now=now):
             return replay
         raise
 
@@ -197,7 +359,15 @@ def booking_reschedule(
 ) -> Booking:
     """Moves a booking; its old slot is freed in the same transaction as the new one is taken."""
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
+    _tenant_check(booking)
+    idempotency = idempotency_for(
+        idempotency_key,
+        "booking.reschedule",
+        booking=booking.pk,
+        starts_at=starts_at.timestamp(),
+        apply_notice=apply_notice,
+    )
+    if replay := replayed(idempotency, now=now):
         return replay
     appointment_type = booking.appointment_type
     start_check(appointment_type, starts_at, now, apply_notice=apply_notice)
@@ -215,17 +385,12 @@ def booking_reschedule(
             booking.updated_at = now
             booking.save(update_fields=["status", "updated_at"])
             event = booking_event_record(
-                booking,
-                "rescheduled",
-                actor=actor,
-                now=now,
-                before=before,
-                after=booking_snapshot(booking),
-                key=idempotency_key,
+                booking, "rescheduled", actor=actor, now=now, before=before, after=booking_snapshot(booking)
             )
+            idempotency_record(idempotency, booking=booking, now=now)
             customer_tell(booking=booking, kind=MessageKind.RESCHEDULED, event=event, now=now)
     except PLACEMENT_CONFLICTS as error:
-        if replay := replayed(idempotency_key):
+        if replay := replayed(idempotency, now=now):
             return replay
         reraise_unless_conflict(error)
         booking.refresh_from_db()
@@ -233,7 +398,6 @@ def booking_reschedule(
     return booking
 
 
-@transaction.atomic
 def booking_cancel(
     *,
     booking: Booking,
@@ -244,19 +408,28 @@ def booking_cancel(
 ) -> Booking:
     """Cancels a booking (or abandons a hold) and frees its officers and resources."""
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
-        return replay
-    booking = booking_locked(booking)
-    if booking.status == BookingStatus.CANCELLED:
-        return booking
-    allowed = (*ACTIVE_STATUSES, BookingStatus.NEEDS_REBOOKING)
-    was_confirmed = booking.status != BookingStatus.HELD
-    booking, event = _transition(
-        booking, BookingStatus.CANCELLED, allowed, "cancelled", actor, now, reason, idempotency_key
-    )
-    if was_confirmed:
-        customer_tell(booking=booking, kind=MessageKind.CANCELLED, event=event, now=now)
-    return booking
+    _tenant_check(booking)
+    idempotency = idempotency_for(idempotency_key, "booking.cancel", booking=booking.pk, reason=reason)
+    try:
+        with transaction.atomic():
+            booking = booking_locked(booking)
+            if replay := replayed(idempotency, now=now):
+                return replay
+            if booking.status == BookingStatus.CANCELLED:
+                return booking
+            allowed = (*ACTIVE_STATUSES, BookingStatus.NEEDS_REBOOKING)
+            was_confirmed = booking.status != BookingStatus.HELD
+            booking, event = _transition(
+                booking, BookingStatus.CANCELLED, allowed, "cancelled", actor, now, reason
+            )
+            idempotency_record(idempotency, booking=booking, now=now)
+            if was_confirmed:
+                customer_tell(booking=booking, kind=MessageKind.CANCELLED, event=event, now=now)
+            return booking
+    except IntegrityError:
+        if replay := replayed(idempotency, now=now):
+            return replay
+        raise
 
 
 @transaction.atomic
@@ -265,6 +438,7 @@ def booking_complete(
 ) -> Booking:
     """Records that the appointment happened."""
     now = now or timezone.now()
+    _tenant_check(booking)
     booking = booking_locked(booking)
     if booking.status == BookingStatus.COMPLETED:
         return booking
@@ -283,6 +457,7 @@ def booking_mark_no_show(
 ) -> Booking:
     """Records that the customer did not come."""
     now = now or timezone.now()
+    _tenant_check(booking)
     booking = booking_locked(booking)
     if booking.status == BookingStatus.NO_SHOW:
         return booking
@@ -299,6 +474,8 @@ def bookings_displace(
 ) -> list[Booking]:
     """Moves bookings out of the way of an urgent one: they need rebooking and free their officers."""
     now = now or timezone.now()
+    bookings = list(bookings)
+    _tenant_check(*bookings)
     displaced = []
     for booking in bookings:
         booking, event = _transition(
@@ -332,25 +509,45 @@ def booking_create_displacing(
     """An urgent booking that takes the place of lower-priority ones, all in one transaction: either the
     displaced bookings move to "needs rebooking" and the urgent one is confirmed, or nothing changes."""
     now = now or timezone.now()
-    if replay := replayed(idempotency_key):
+    _tenant_check(appointment_type, customer, officer_ids=officer_ids)
+    idempotency = idempotency_for(
+        idempotency_key,
+        "booking.create_displacing",
+        appointment_type=appointment_type.pk,
+        starts_at=starts_at.timestamp(),
+        customer=customer.pk,
+        displace_booking_ids=_ids(displace_booking_ids),
+        officer_ids=_ids(officer_ids),
+        reason=reason,
+        priority=priority,
+        details=details,
+    )
+    if replay := replayed(idempotency, now=now):
         return replay
-    with transaction.atomic():
-        victims = list(Booking.objects.filter(pk__in=displace_booking_ids, priority__lt=priority))
-        if len(victims) != len(set(displace_booking_ids)):
-            raise BookingError(_("Only bookings of lower priority can be displaced."))
-        bookings_displace(bookings=victims, reason=reason, actor=actor, now=now)
-        return booking_create(
-            appointment_type=appointment_type,
-            starts_at=starts_at,
-            customer=customer,
-            actor=actor,
-            now=now,
-            priority=priority,
-            officer_ids=officer_ids,
-            apply_notice=False,
-            idempotency_key=idempotency_key,
-            **details,
-        )
+    try:
+        with transaction.atomic():
+            # Scoped query: another tenant's booking ids are simply not found, and refused below.
+            victims = list(Booking.objects.filter(pk__in=displace_booking_ids, priority__lt=priority))
+            if len(victims) != len(set(displace_booking_ids)):
+                raise BookingError(_("Only bookings of lower priority can be displaced."))
+            bookings_displace(bookings=victims, reason=reason, actor=actor, now=now)
+            booking = booking_create(
+                appointment_type=appointment_type,
+                starts_at=starts_at,
+                customer=customer,
+                actor=actor,
+                now=now,
+                priority=priority,
+                officer_ids=officer_ids,
+                apply_notice=False,
+                **details,
+            )
+            idempotency_record(idempotency, booking=booking, now=now)
+            return booking
+    except (SlotUnavailable, IntegrityError):
+        if replay := replayed(idempotency, now=now):
+            return replay
+        raise
 
 
 @transaction.atomic
@@ -361,6 +558,20 @@ def holds_expire(*, now: datetime | None = None) -> int:
     return holds_expire_lapsed(lapsed, now)
 
 
+def _tenant_check(*objects: object, officer_ids: Collection[int] | None = None) -> None:
+    """Every object combined, and every officer named, belongs to the active tenant; views' access helpers
+    answer 404 first, so this is a backstop against a caller that looked something up unscoped."""
+    same_tenant_check(*objects)
+    if officer_ids:
+        wanted = set(officer_ids)
+        if Officer.objects.filter(pk__in=wanted).count() != len(wanted):
+            raise TenantMismatch("Officers of another tenant (or none) cannot be booked.")
+
+
+def _ids(ids: Collection[int] | None) -> list[int] | None:
+    return sorted(set(ids)) if ids is not None else None
+
+
 def _transition(
     booking: Booking,
     status: str,
@@ -369,7 +580,6 @@ def _transition(
     actor: User | None,
     now: datetime,
     reason: str = "",
-    key: str = "",
 ) -> tuple[Booking, BookingEvent]:
     if booking.status not in allowed:
         raise InvalidTransition(
@@ -392,5 +602,4 @@ def _transition(
         before=before,
         after=booking_snapshot(booking),
         reason=reason,
-        key=key,
     )

@@ -14,16 +14,17 @@ def booking_topic(booking: Booking) -> str:
 
 
 def customer_tell(*, booking: Booking, kind: str, event: BookingEvent, now: datetime) -> list[Message]:
-    """Queues `kind` for the booking's customer on each channel they chose (and can be reached on), keyed
-    by the event that caused it, so the message exists exactly when the change does."""
-    customer = booking.customer
-    if customer is None:
+    """Queues `kind` on each channel chosen when the booking was made, to the contact details it was made
+    with (never the customer's record as it is now: someone else may have booked with their details, and
+    staff changes to a record apply to new bookings), keyed by the event that caused it, so the message
+    exists exactly when the change does."""
+    if booking.customer_id is None:
         return []
     channels = []
-    if customer.contact_by_email and customer.email:
-        channels.append((MessageChannel.EMAIL, customer.email))
-    if customer.contact_by_sms and customer.phone:
-        channels.append((MessageChannel.SMS, customer.phone))
+    if booking.contact_by_email and booking.contact_email:
+        channels.append((MessageChannel.EMAIL, booking.contact_email))
+    if booking.contact_by_sms and booking.contact_phone:
+        channels.append((MessageChannel.SMS, booking.contact_phone))
     return [
         message_queue(
             tenant_id=booking.tenant_id,
@@ -32,7 +33,7 @@ def customer_tell(*, booking: Booking, kind: str, event: BookingEvent, now: date
             to=address,
             dedupe_key=f"booking-event:{event.pk}:{kind}:{channel}",
             topic=booking_topic(booking),
-            recipient=f"customer:{customer.pk}",
+            recipient=f"customer:{booking.customer_id}",
             now=now,
         )
         for channel, address in channels

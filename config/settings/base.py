@@ -4,6 +4,7 @@ Without DATABASE_URL / REDIS_URL the project talks to the project-local PostgreS
 `scripts/services.sh` starts on unix sockets under `.local/run/`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "recurrence",
     "anymail",
     "django_ratelimit",
+    "axes",
     "accounts",
     "scheduling",
     "bookings",
@@ -51,13 +53,24 @@ MIDDLEWARE = [
     "accounts.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.TenantLocaleMiddleware",
+    # Refuses control characters, out-of-range dates, unreadable forms and methods pages do not take (400,
+    # 405, 413 pages in the tenant's look and language) before any view, session or query sees the request.
+    "config.middleware.RequestHygieneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session is honoured only on the host it was made on (anonymous elsewhere).
+    "accounts.middleware.SessionHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so a sign-in refused for too many failures is answered inside the tenant's scope and zone.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Pages take GET, HEAD, POST and OPTIONS only (anything else is 405). Paths under these prefixes, a REST API
+# such as "/api/", own their methods: PUT, PATCH and DELETE reach their views. None yet.
+API_PATH_PREFIXES: list[str] = []
 
 ROOT_URLCONF = "config.urls"
 PLATFORM_URLCONF = "config.urls_platform"
@@ -100,6 +113,9 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out sign-in before any password is checked (tenant login form,
+# platform admin login: both pass the request to authenticate()).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -126,6 +142,9 @@ STORAGES = {
 }
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".local" / "media")
+# Uploaded logos (accounts.logos): checked by content, re-encoded as PNG, served by accounts.media.
+LOGO_MAX_BYTES = env.int("LOGO_MAX_BYTES", default=512 * 1024)
+LOGO_MAX_PIXELS = env.int("LOGO_MAX_PIXELS", default=4_000_000)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers, but admin JS may.
@@ -161,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.expire_holds_everywhere",
         "schedule": crontab(minute="*"),
     },
+    "purge-lapsed-idempotency-keys": {
+        "task": "bookings.purge_idempotency_keys_everywhere",
+        "schedule": crontab(minute="17"),
+    },
 }
 
 # Twilio (SMS). Tests and local runs plug a recording HTTP client in at the edge; nothing leaves the machine.
@@ -174,10 +197,46 @@ RATELIMIT_USE_CACHE = "default"
 PORTAL_HOLD_RATE = env.str("PORTAL_HOLD_RATE", default="20/m")
 PORTAL_SUBMIT_RATE = env.str("PORTAL_SUBMIT_RATE", default="10/m")
 PORTAL_CODE_RATE = env.str("PORTAL_CODE_RATE", default="5/10m")
+# Slot picker pages (and their htmx partials) per client: generous for a person, a wall for a scraper.
+PORTAL_SLOTS_RATE = env.str("PORTAL_SLOTS_RATE", default="120/m")
+# Live holds one client address may have at once, in all and per service, so nobody can hold a whole
+# week, with or without cookies. A household or office behind one address still has room.
+PORTAL_LIVE_HOLDS_PER_CLIENT = env.int("PORTAL_LIVE_HOLDS_PER_CLIENT", default=6)
+PORTAL_LIVE_HOLDS_PER_CLIENT_AND_TYPE = env.int("PORTAL_LIVE_HOLDS_PER_CLIENT_AND_TYPE", default=3)
+# One-time codes: how long one works, how many tries a booking (and a client) gets per lock period, and
+# how long code entry then stays locked. Asking for a new code resets none of these counts.
+PORTAL_CODE_TTL_MINUTES = env.int("PORTAL_CODE_TTL_MINUTES", default=10)
+PORTAL_CODE_ATTEMPTS = env.int("PORTAL_CODE_ATTEMPTS", default=5)
+PORTAL_CODE_CLIENT_ATTEMPTS = env.int("PORTAL_CODE_CLIENT_ATTEMPTS", default=20)
+PORTAL_CODE_LOCK_MINUTES = env.int("PORTAL_CODE_LOCK_MINUTES", default=30)
+# How long an idempotency key names its operation; after that the same key is a new request.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # The client's address, for every limit: REMOTE_ADDR, or behind proxies listed here (addresses or CIDR
 # networks, e.g. "10.0.0.0/8,127.0.0.1"), the right-most X-Forwarded-For hop that is not one of them.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 RATELIMIT_IP_META_KEY = "accounts.clients.client_ip"
+
+# Sign-in throttling (django-axes), counted in the Redis cache, no tables: an account is locked after
+# LOGIN_FAILURE_LIMIT failed sign-ins from anywhere, and a client address (the one behind TRUSTED_PROXIES)
+# after as many failures for any accounts. A lock lasts LOGIN_COOLOFF_MINUTES from the failure that set it:
+# attempts during a lock are refused (429, even with the right password) and not counted, so the time the
+# lockout page names holds. A successful sign-in resets nothing, so one valid account cannot buy an address
+# more guesses at others.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "accounts.clients.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field name, whatever the user model calls it
+AXES_USERNAME_CALLABLE = "accounts.forms.login_throttle_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no start-up banner on every command; lockouts are still logged as warnings
+# Its attempt and log tables are for axes' database handler, which this project does not use.
+MIGRATION_MODULES = {"axes": None}
 
 # Django's own RedisCache increments atomically, which is all django-ratelimit needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

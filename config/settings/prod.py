@@ -1,6 +1,26 @@
-"""Production: SECRET_KEY must be given, DEBUG is off unless asked for, cookies and transport are secure."""
+"""Production: safe by default. SECRET_KEY and ALLOWED_HOSTS must be given, DEBUG must be off, no host is a
+platform host unless named, and cookies and transport are secure."""
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
+
+if DEBUG:  # noqa: F405
+    raise ImproperlyConfigured(
+        "DEBUG is on with production settings: a debug page shows settings and code to anyone. "
+        "Unset DEBUG (or set DEBUG=false)."
+    )
+
+# The Domain table still decides which tenant a host is; ALLOWED_HOSTS is the deployment's own statement of
+# the host names it answers for (".example.gov.uk" for every subdomain, "*" to leave it to the Domain table).
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=None)  # noqa: F405
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "Set the ALLOWED_HOSTS environment variable: the host names this deployment answers for, "
+        "comma-separated (e.g. bookings.example.gov.uk,.example.gov.uk)."
+    )
+# The platform admin (tenants and domains) answers on no host unless the operator names one.
+PLATFORM_HOSTS = env.list("PLATFORM_HOSTS", default=[])  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)  # noqa: F405

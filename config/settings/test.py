@@ -20,6 +20,11 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 _first_db = int(os.environ.get("TEST_REDIS_DB_BASE", "1"))
 _separator = "&" if "?" in REDIS_URL else "?"  # noqa: F405
 CACHES["default"]["LOCATION"] = f"{REDIS_URL}{_separator}db={1 + (_first_db - 1 + int(_worker or 0)) % 15}"  # noqa: F405
+# Only the tests trade durability for speed, and only for their own connections: a commit does not wait for
+# its WAL flush, which on a crash loses at most the last commits and never corrupts anything. The cluster
+# itself stays durable (fsync and full-page writes on) for the data `make run` keeps.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+_db_options["options"] = f"{_db_options.get('options', '')} -c synchronous_commit=off".strip()
 CELERY_TASK_ALWAYS_EAGER = False
 TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
 TWILIO_ACCOUNT_SID = "ACtest"

@@ -18,7 +18,7 @@ from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Officer
+from accounts.models import Officer, OfficerSkill
 from scheduling.availability import engine, wallclock
 from scheduling.availability.intervals import Interval, normalise, subtract
 from scheduling.errors import InvalidWindow
@@ -30,6 +30,7 @@ from scheduling.models import (
     Holiday,
     Resource,
     ServiceBlock,
+    ServiceBlockOfficer,
     WorkingInterval,
 )
 
@@ -163,8 +164,8 @@ def _seats(
     staffing = list(appointment_type.staffing.values_list("skill_id", "count"))
     needs = list(appointment_type.resource_needs.values_list("kind", "count"))
 
-    officer_rows = Officer.skills.through.objects.filter(
-        officer__tenant_id=appointment_type.tenant_id, officer__is_active=True
+    officer_rows = OfficerSkill.objects.filter(
+        tenant_id=appointment_type.tenant_id, officer__is_active=True
     ).values_list("officer_id", "skill_id")
     skills_of: dict[int, set[int]] = defaultdict(set)
     for officer_id, skill_id in officer_rows:
@@ -277,9 +278,9 @@ def _blocked_by_service_blocks(
     if not blocks:
         return
     covered: dict[int, list[int]] = defaultdict(list)
-    for block_id, officer_id in ServiceBlock.officers.through.objects.filter(
-        serviceblock_id__in=[b.pk for b in blocks]
-    ).values_list("serviceblock_id", "officer_id"):
+    for block_id, officer_id in ServiceBlockOfficer.objects.filter(
+        service_block_id__in=[b.pk for b in blocks]
+    ).values_list("service_block_id", "officer_id"):
         covered[block_id].append(officer_id)
     after = datetime.combine(first_day, datetime.min.time())
     before = datetime.combine(last_day, datetime.max.time())

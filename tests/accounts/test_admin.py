@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+from django.contrib.messages import get_messages
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Domain, Membership, Officer, Role, Skill, Tenant
 from scheduling.models import Category
-from tests.factories import OfficerFactory, SkillFactory, UserFactory
+from tests.factories import MembershipFactory, OfficerFactory, SkillFactory, UserFactory
 
 
 def test_tenant_admin_lists_only_own_rows(tenant, other_tenant, client_for, member_of) -> None:
@@ -190,3 +193,102 @@ def test_tenant_admin_edits_only_their_own_organisation(tenant, other_tenant, cl
     assert bad.status_code == 200 and "is not a known time zone" in bad.content.decode()
     other_tenant.refresh_from_db()
     assert not other_tenant.welsh_enabled
+
+
+# --- a person's identity is theirs across tenants -------------------------------------------------------
+
+
+def member_page_inputs(page: str) -> set[str]:
+    return set(re.findall(r'<input[^>]*name="([a-z_]+)"', page))
+
+
+def test_adding_someone_with_an_account_elsewhere_neither_changes_nor_shows_them(
+    tenant, other_tenant, client_for, member_of
+) -> None:
+    person = UserFactory(email="priya@example.org", full_name="Priya Secretname")
+    MembershipFactory(tenant=other_tenant, user=person, role=Role.ADMINISTRATOR)
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    typed = {"email": "Priya@Example.org", "full_name": "Someone Else", "is_active": "on"}
+
+    invalid = client.post("/admin/accounts/membership/add/", typed)  # no role: the form comes back
+    assert invalid.status_code == 200 and "Priya Secretname" not in invalid.content.decode()
+    added = client.post("/admin/accounts/membership/add/", {**typed, "role": Role.OFFICER})
+
+    assert added.status_code == 302 and "Priya Secretname" not in added.content.decode()
+    said = " ".join(str(m) for m in get_messages(added.wsgi_request))
+    assert "priya@example.org" in said and "Priya Secretname" not in said
+    person.refresh_from_db()
+    assert person.full_name == "Priya Secretname" and person.check_password("correct-horse-battery")
+    with scope(tenant=tenant):
+        assert Membership.objects.get(user=person).role == Role.OFFICER
+
+
+def test_name_and_email_of_a_member_of_another_tenant_are_read_only(
+    tenant, other_tenant, client_for, member_of
+) -> None:
+    person = UserFactory(email="sam@example.org", full_name="Sam Shared")
+    MembershipFactory(tenant=other_tenant, user=person, role=Role.OFFICER)
+    membership = MembershipFactory(tenant=tenant, user=person, role=Role.OFFICER)
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    url = f"/admin/accounts/membership/{membership.pk}/change/"
+
+    page = client.get(url).content.decode()
+    assert {"full_name", "email"}.isdisjoint(member_page_inputs(page)) and "role" in page
+    assert "sam@example.org" in page  # shown, as the tenant knows them
+    response = client.post(
+        url, {"email": "evil@example.org", "full_name": "Renamed", "role": Role.MANAGER, "is_active": "on"}
+    )
+
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert (person.email, person.full_name) == ("sam@example.org", "Sam Shared")
+    membership.refresh_from_db()
+    assert membership.role == Role.MANAGER  # the tenant's own part stays the tenant's to change
+
+
+def test_the_platform_operators_identity_is_read_only_in_a_tenant(tenant, client_for, member_of) -> None:
+    operator = UserFactory(full_name="Platform Operator", is_superuser=True, is_staff=True)
+    membership = MembershipFactory(tenant=tenant, user=operator, role=Role.ADMINISTRATOR)
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    url = f"/admin/accounts/membership/{membership.pk}/change/"
+    assert "full_name" not in member_page_inputs(client.get(url).content.decode())
+    client.post(url, {"full_name": "Renamed", "role": Role.ADMINISTRATOR, "is_active": "on"})
+    operator.refresh_from_db()
+    assert operator.full_name == "Platform Operator"
+
+
+def test_a_member_of_this_tenant_only_can_have_their_name_corrected(tenant, client_for, member_of) -> None:
+    membership = member_of(tenant, Role.OFFICER)
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    url = f"/admin/accounts/membership/{membership.pk}/change/"
+    inputs = member_page_inputs(client.get(url).content.decode())
+    assert "full_name" in inputs and "email" not in inputs
+    response = client.post(
+        url,
+        {"email": "evil@example.org", "full_name": "Corrected Name", "role": Role.OFFICER, "is_active": "on"},
+    )
+    assert response.status_code == 302
+    membership.user.refresh_from_db()
+    assert membership.user.full_name == "Corrected Name" and membership.user.email != "evil@example.org"
+
+
+def test_tenant_admin_has_no_page_for_users_or_their_passwords(tenant, client_for, member_of) -> None:
+    client = client_for(tenant, member_of(tenant, Role.ADMINISTRATOR))
+    someone = member_of(tenant, Role.OFFICER).user
+    assert client.get("/admin/accounts/user/").status_code == 404
+    assert client.get(f"/admin/accounts/user/{someone.pk}/password/").status_code == 404
+
+
+def test_the_platform_admin_still_changes_a_shared_persons_identity(tenant, other_tenant) -> None:
+    person = UserFactory(email="sam@example.org", full_name="Sam Shared")
+    MembershipFactory(tenant=tenant, user=person)
+    MembershipFactory(tenant=other_tenant, user=person)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    response = client.post(
+        f"/admin/accounts/user/{person.pk}/change/",
+        {"email": "sam.new@example.org", "full_name": "Sam Renamed", "is_active": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert (person.email, person.full_name) == ("sam.new@example.org", "Sam Renamed")

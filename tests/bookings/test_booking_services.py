@@ -12,7 +12,14 @@ from django.utils import timezone
 from accounts.models import Role
 from bookings.availability import allocate, available_slots, displacement_options, earliest_slot
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
-from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Customer
+from bookings.models import (
+    Booking,
+    BookingAssignment,
+    BookingEvent,
+    BookingStatus,
+    Customer,
+    IdempotencyKey,
+)
 from bookings.services import (
     booking_cancel,
     booking_complete,
@@ -109,7 +116,8 @@ def test_same_idempotency_key_books_once(world) -> None:
     )
     assert again.pk == first.pk
     assert Booking.objects.count() == 1
-    assert BookingEvent.objects.filter(idempotency_key="req-1").count() == 1
+    assert IdempotencyKey.objects.filter(key="req-1", operation="booking.create").count() == 1
+    assert BookingEvent.objects.filter(action="confirmed").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -294,13 +302,11 @@ def test_customers_are_found_again_by_email_or_phone(in_tenant) -> None:
     first = customer_find_or_create(
         tenant=tenant, full_name="Ann", email="Ann@Example.org", phone="07700 900123", consent=True, now=NOW
     )
-    by_email = customer_find_or_create(
-        tenant=tenant, full_name="Ann Smith", email="ann@example.org", overwrite=True
-    )
+    by_email = customer_find_or_create(tenant=tenant, full_name="Ann Smith", email="ann@example.org")
     by_phone = customer_find_or_create(tenant=tenant, full_name="Ann Smith", phone="+447700900123")
     assert first.pk == by_email.pk == by_phone.pk
     assert Customer.objects.count() == 1
-    assert by_phone.full_name == "Ann Smith" and by_phone.consent_given_at == NOW
+    assert by_phone.full_name == "Ann" and by_phone.consent_given_at == NOW
     with pytest.raises(BookingError):
         customer_find_or_create(tenant=tenant, full_name="Nobody")
 
@@ -415,11 +421,20 @@ def test_rescheduling_to_the_same_time_changes_and_tells_nothing(world) -> None:
     assert (booking.events.count(), Message.objects.count()) == (events, messages)
 
 
-def test_a_portal_match_fills_blanks_but_never_rewrites_someone_elses_details(in_tenant) -> None:
+def test_a_portal_match_never_changes_someone_elses_details_not_even_blanks(in_tenant) -> None:
     tenant = in_tenant
     first = customer_find_or_create(tenant=tenant, full_name="Ann", email="ann@example.org", town="Northtown")
     again = customer_find_or_create(
-        tenant=tenant, full_name="Mallory", email="ann@example.org", town="Elsewhere", postcode="NT1 1AA"
+        tenant=tenant,
+        full_name="Mallory",
+        email="ann@example.org",
+        phone="07700 900666",
+        town="Elsewhere",
+        postcode="NT1 1AA",
+        contact_by_sms=True,
+        preferred_language="cy",
     )
     assert again.pk == first.pk
-    assert (again.full_name, again.town, again.postcode) == ("Ann", "Northtown", "NT1 1AA")
+    stored = Customer.objects.get()
+    assert (stored.full_name, stored.phone, stored.town, stored.postcode) == ("Ann", "", "Northtown", "")
+    assert (stored.contact_by_sms, stored.preferred_language) == (False, "en-gb")

@@ -26,7 +26,10 @@ CATALOGUE = BASE / "locale" / "cy" / "LC_MESSAGES"
 PORTAL_TEMPLATES = [
     *sorted((BASE / "templates" / "bookings" / "portal").glob("*.html")),
     *sorted((BASE / "templates" / "includes").glob("*.html")),
-    *[BASE / "templates" / name for name in ("base.html", "base_public.html", "404.html", "403.html")],
+    *[
+        BASE / "templates" / name
+        for name in ("base.html", "base_public.html", "404.html", "403.html", "400.html", "405.html")
+    ],
     BASE / "templates" / "tenancy" / "unknown_host.html",
 ]
 PORTAL_PYTHON = [
@@ -37,6 +40,10 @@ PORTAL_PYTHON = [
         "bookings/errors.py",
         "scheduling/errors.py",
         "scheduling/availability/supply.py",
+        "bookings/tokens.py",
+        "bookings/contacts.py",
+        "config/middleware.py",
+        "notifications/channels.py",
     )
 ] + sorted((BASE / "bookings" / "services").glob("*.py"))
 PORTAL_CHOICES = [LocationMode, BookingStatus, QuestionKind, Weekday]

@@ -129,7 +129,7 @@ class Portal:
             )
 
     def manage_url(self, booking: Booking) -> str:
-        return f"{self.url}/manage/{manage_token(tenant_id=self.tenant.pk, booking_id=booking.pk)}/"
+        return f"{self.url}/manage/{manage_token(tenant_id=self.tenant.pk, public_id=booking.public_id)}/"
 
     def booking(self, reference: str) -> Booking:
         with scope(tenant=self.tenant):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import factory
 from django.utils.text import slugify
+from django_scopes import scope
 
-from scheduling.models import AppointmentType, Category, LocationMode, Resource, ResourceKind, WorkingPattern
+from scheduling.models import (
+    AppointmentType,
+    Category,
+    LocationMode,
+    Resource,
+    ResourceKind,
+    ServiceBlock,
+    WorkingPattern,
+)
 from tests.factories import OfficerFactory, TenantFactory
 
 
@@ -51,3 +60,29 @@ class WorkingPatternFactory(factory.django.DjangoModelFactory):
     resource = None
     valid_from = date(2026, 1, 1)
     valid_until = None
+
+
+class ServiceBlockFactory(factory.django.DjangoModelFactory):
+    """Tuesday mornings; pass `appointment_types=[...]` and `officers=[...]` of the same tenant."""
+
+    class Meta:
+        model = ServiceBlock
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Block {n}")
+    start = time(9)
+    end = time(12)
+    recurrence = "RRULE:FREQ=WEEKLY;BYDAY=TU"
+
+    @factory.post_generation
+    def appointment_types(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            with scope(tenant=self.tenant):
+                self.appointment_types.set(extracted, through_defaults={"tenant": self.tenant})
+
+    @factory.post_generation
+    def officers(self, create: bool, extracted: list | None, **kwargs: object) -> None:
+        if create and extracted:
+            with scope(tenant=self.tenant):
+                self.officers.set(extracted, through_defaults={"tenant": self.tenant})

@@ -23,6 +23,8 @@ from scheduling.models import (
     QuestionKind,
     ResourceKind,
     ServiceBlock,
+    ServiceBlockAppointmentType,
+    ServiceBlockOfficer,
     WorkingInterval,
     WorkingPattern,
 )
@@ -31,6 +33,7 @@ from tests.scheduling.factories import (
     AppointmentTypeFactory,
     CategoryFactory,
     ResourceFactory,
+    ServiceBlockFactory,
     WorkingPatternFactory,
 )
 
@@ -323,31 +326,108 @@ def test_the_service_block_add_page_has_a_working_recurrence_widget(tenant, admi
     assert catalog.status_code == 200 and b"django.pgettext" in catalog.content
 
 
-def test_administrator_adds_a_recurring_service_block(tenant, other_tenant, admin_client) -> None:
-    kind = AppointmentTypeFactory(tenant=tenant)
-    their_kind = AppointmentTypeFactory(tenant=other_tenant)
-    data = {
+TYPES, OFFICERS = "serviceblockappointmenttype_set", "serviceblockofficer_set"
+SERVICE_BLOCK_LINKS = {ServiceBlockAppointmentType, ServiceBlockOfficer}
+
+
+def service_block_post(types: list[int], officers: list[int] = (), **overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
         "name": "Tuesday mornings",
-        "appointment_types": [kind.pk],
-        "officers": [],
         "start": "09:00",
         "end": "12:30",
         "recurrence": "RRULE:FREQ=WEEKLY;BYDAY=TU",
         "is_active": "on",
+        **management(TYPES, len(types)),
+        **{f"{TYPES}-{n}-appointment_type": pk for n, pk in enumerate(types)},
+        **management(OFFICERS, len(officers)),
+        **{f"{OFFICERS}-{n}-officer": pk for n, pk in enumerate(officers)},
     }
-    refused = admin_client.post(
-        "/admin/scheduling/serviceblock/add/", data | {"appointment_types": [their_kind.pk]}
-    )
-    assert "Select a valid choice" in str(form_errors(refused)["appointment_types"])
+    data.update(overrides)
+    return data
 
-    assert admin_client.post("/admin/scheduling/serviceblock/add/", data).status_code == 302
+
+def inline_errors(response) -> list:
+    return [
+        error
+        for formset in response.context["inline_admin_formsets"]
+        for error in [*formset.formset.non_form_errors(), *formset.formset.errors]
+        if error
+    ]
+
+
+def test_administrator_adds_a_recurring_service_block(tenant, other_tenant, admin_client) -> None:
+    kind = AppointmentTypeFactory(tenant=tenant)
+    their_kind = AppointmentTypeFactory(tenant=other_tenant)
+    officer, their_officer = OfficerFactory(tenant=tenant), OfficerFactory(tenant=other_tenant)
+    page = admin_client.get("/admin/scheduling/serviceblock/add/").content.decode()
+    assert kind.name in page and their_kind.name not in page
+
+    refused = admin_client.post(
+        "/admin/scheduling/serviceblock/add/", service_block_post([their_kind.pk], [their_officer.pk])
+    )
+    assert refused.status_code == 200
+    assert "Select a valid choice" in str(inline_errors(refused))
+    none = admin_client.post("/admin/scheduling/serviceblock/add/", service_block_post([]))
+    assert none.status_code == 200 and "Please submit at least 1 form" in str(inline_errors(none))
+    with scope(tenant=tenant):
+        assert not ServiceBlock.objects.exists()
+
+    added = admin_client.post(
+        "/admin/scheduling/serviceblock/add/", service_block_post([kind.pk], [officer.pk])
+    )
+    assert added.status_code == 302, inline_errors(added)
     with scope(tenant=tenant):
         block = ServiceBlock.objects.get()
         assert list(block.appointment_types.all()) == [kind]
-    assert block.tenant == tenant
+        assert list(block.officers.all()) == [officer]
+        links = list(ServiceBlockAppointmentType.objects.all()) + list(ServiceBlockOfficer.objects.all())
+    assert block.tenant == tenant and {link.tenant for link in links} == {tenant}
     march = datetime(2026, 3, 1), datetime(2026, 3, 14)
     occurrences = block.recurrence.between(*march, dtstart=march[0], inc=True)
     assert [d.date() for d in occurrences] == [date(2026, 3, 3), date(2026, 3, 10)]
+
+
+def test_service_blocks_filter_by_appointment_type(tenant, other_tenant, admin_client) -> None:
+    kind, other_kind = AppointmentTypeFactory(tenant=tenant), AppointmentTypeFactory(tenant=tenant)
+    ServiceBlockFactory(tenant=tenant, name="Food mornings", appointment_types=[kind])
+    ServiceBlockFactory(tenant=tenant, name="Licensing afternoons", appointment_types=[other_kind])
+    their_kind = AppointmentTypeFactory(tenant=other_tenant, name="Their secret type")
+    response = admin_client.get(f"/admin/scheduling/serviceblock/?appointment_types__id__exact={kind.pk}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Food mornings" in page and "Licensing afternoons" not in page
+    assert their_kind.name not in page
+
+
+def test_service_block_change_page_shows_and_changes_its_links(tenant, admin_client) -> None:
+    kind, other_kind = AppointmentTypeFactory(tenant=tenant), AppointmentTypeFactory(tenant=tenant)
+    officer = OfficerFactory(tenant=tenant)
+    block = ServiceBlockFactory(tenant=tenant, appointment_types=[kind], officers=[officer])
+    url = f"/admin/scheduling/serviceblock/{block.pk}/change/"
+    assert admin_client.get(url).status_code == 200
+    with scope(tenant=tenant):
+        type_link = ServiceBlockAppointmentType.objects.get()
+        officer_link = ServiceBlockOfficer.objects.get()
+    data = service_block_post([], name=block.name)
+    data.update(
+        {
+            **management(TYPES, 2, 1),
+            f"{TYPES}-0-id": type_link.pk,
+            f"{TYPES}-0-service_block": block.pk,
+            f"{TYPES}-0-appointment_type": kind.pk,
+            f"{TYPES}-1-appointment_type": other_kind.pk,
+            **management(OFFICERS, 1, 1),
+            f"{OFFICERS}-0-id": officer_link.pk,
+            f"{OFFICERS}-0-service_block": block.pk,
+            f"{OFFICERS}-0-officer": officer.pk,
+            f"{OFFICERS}-0-DELETE": "on",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, inline_errors(response)
+    with scope(tenant=tenant):
+        assert set(block.appointment_types.all()) == {kind, other_kind}
+        assert not block.officers.exists()
 
 
 def test_external_busy_time_is_read_only(tenant, admin_client) -> None:
@@ -458,7 +538,7 @@ def test_every_scheduling_and_booking_model_is_in_the_tenant_admin() -> None:
         m
         for app in ["scheduling", "bookings"]
         for m in apps.get_app_config(app).get_models()
-        if m not in {WorkingInterval, BookingAssignment, BookingEvent}  # edited inline
+        if m not in {WorkingInterval, BookingAssignment, BookingEvent, *SERVICE_BLOCK_LINKS}  # edited inline
         and m._meta.model_name not in {"staffingrequirement", "resourcerequirement", "question"}
         and not m._meta.auto_created
     }

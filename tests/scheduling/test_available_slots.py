@@ -108,7 +108,7 @@ def test_service_block_reserves_a_window_for_other_types(setup) -> None:
         end=time(12),
         recurrence="RRULE:FREQ=WEEKLY;BYDAY=TU",
     )
-    block.appointment_types.set([food])
+    block.appointment_types.set([food], through_defaults={"tenant": tenant})
     food_slots = starts(available_slots(food, *day_window(TUESDAY), now=NOW))
     licensing_slots = starts(available_slots(licensing, *day_window(TUESDAY), now=NOW))
     assert at(TUESDAY, 9) in food_slots
@@ -226,7 +226,7 @@ def test_query_count_does_not_grow_with_officers_or_bookings(in_tenant) -> None:
     small = count_queries(kind, NOW)
 
     officers = [b.officer(tenant, skills=[skill]) for _ in range(8)]
-    block.officers.set(officers[:3])
+    block.officers.set(officers[:3], through_defaults={"tenant": tenant})
     for index, officer in enumerate(officers):
         Absence.objects.create(
             tenant=tenant, officer=officer, starts_at=at(MONDAY, 9), ends_at=at(MONDAY, 10)

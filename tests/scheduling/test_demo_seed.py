@@ -44,7 +44,8 @@ def counts() -> dict[str, int]:
 
 def seed() -> None:
     with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", stdout=StringIO())
+        # The test settings run with DEBUG off, like production: the tests say they know this is not it.
+        call_command("seed_demo", "--i-know-this-is-not-production", stdout=StringIO())
 
 
 def test_seed_demo_twice_creates_the_demo_data_once(db) -> None:

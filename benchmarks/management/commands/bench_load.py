@@ -471,6 +471,7 @@ def gunicorn_environment(*, secret_key: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.prod",
         "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": "*",  # the scratch tenant's host resolves through the Domain table
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": _database_url(),
@@ -478,6 +479,10 @@ def gunicorn_environment(*, secret_key: str) -> dict[str, str]:
         "PORTAL_HOLD_RATE": UNLIMITED,
         "PORTAL_SUBMIT_RATE": UNLIMITED,
         "PORTAL_CODE_RATE": UNLIMITED,
+        "PORTAL_SLOTS_RATE": UNLIMITED,
+        # wrk is one client holding slot after slot: lift the live-holds caps as well.
+        "PORTAL_LIVE_HOLDS_PER_CLIENT": "1000000",
+        "PORTAL_LIVE_HOLDS_PER_CLIENT_AND_TYPE": "1000000",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
@@ -34,7 +37,22 @@ OFFICERS = [
 class Command(BaseCommand):
     help = "Creates the demo tenants, their staff and configuration, unless they already exist."
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="Seed even though DEBUG is off (`make run` serves the way production does, with demo data).",
+        )
+
+    def handle(self, *args, not_production: bool = False, **options) -> None:  # type: ignore[no-untyped-def]
+        # The demo accounts share one published password, and the platform operator among them can create
+        # tenants: never let them appear on a real deployment by accident.
+        if not settings.DEBUG and not not_production:
+            raise CommandError(
+                "seed_demo creates accounts with a published password and refuses to run with DEBUG off. "
+                "On a machine that is not production, pass --i-know-this-is-not-production."
+            )
         for spec in DEMO_TENANTS:
             with scopes_disabled():
                 exists = Tenant.objects.filter(slug=spec["slug"]).exists()
@@ -92,9 +110,12 @@ class Command(BaseCommand):
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
-        self.stdout.write(f"  Platform admin: http://localhost:8000/admin/  {OPERATOR_EMAIL}")
+        port = os.environ.get("PORT", "8000")  # as `make run` binds
+        self.stdout.write(f"  Platform admin: http://localhost:{port}/admin/  {OPERATOR_EMAIL}")
         for spec in DEMO_TENANTS:
             host = spec["hosts"][0]
-            self.stdout.write(f"  {spec['name']}: http://{host}:8000/  (staff: http://{host}:8000/staff/)")
+            self.stdout.write(
+                f"  {spec['name']}: http://{host}:{port}/  (staff: http://{host}:{port}/staff/)"
+            )
             for local in ["admin", "service", "manager", "officer1"]:
                 self.stdout.write(f"    {local}@{spec['slug']}.example")
