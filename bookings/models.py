@@ -8,9 +8,10 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -59,6 +60,13 @@ class Customer(TenantOwned):
 
     class Meta:
         ordering = ["full_name"]
+        # Staff search by any part of a name, email, phone or postcode (pg_trgm), fast on 100,000 customers.
+        indexes = [
+            GinIndex(OpClass(Upper("full_name"), name="gin_trgm_ops"), name="customer_name_trgm"),
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm"),
+            GinIndex(OpClass("phone", name="gin_trgm_ops"), name="customer_phone_trgm"),
+            GinIndex(OpClass(Upper("postcode"), name="gin_trgm_ops"), name="customer_postcode_trgm"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 "tenant", Lower("email"), condition=~Q(email=""), name="customer_email_unique_per_tenant"
@@ -129,6 +137,16 @@ class Channel(models.TextChoices):
     API = "api", _("API")
 
 
+class CaseKind(models.TextChoices):
+    """The kind of regulatory case a booking belongs to (the case itself lives in another system)."""
+
+    INSPECTION = "inspection", _("Inspection")
+    LICENCE_APPLICATION = "licence_application", _("Licence application")
+    COMPLAINT = "complaint", _("Complaint")
+    ENFORCEMENT = "enforcement", _("Enforcement")
+    ADVICE = "advice", _("Advice")
+
+
 class BookingQuerySet(models.QuerySet["Booking"]):
     def active(self) -> BookingQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -169,6 +187,18 @@ class Booking(TenantOwned):
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=4000)
     case_reference = models.CharField(_("case reference"), max_length=100, blank=True)
+    case_kind = models.CharField(_("kind of case"), max_length=30, choices=CaseKind.choices, blank=True)
+    # Outcome, recorded by the officer after the appointment.
+    outcome_notes = models.TextField(_("outcome notes"), blank=True, max_length=4000)
+    follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
+    follow_up_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("follow-up of"),
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
     allocation_reason = models.CharField(max_length=300, blank=True)
     cancellation_reason = models.CharField(_("reason"), max_length=500, blank=True)
@@ -204,6 +234,12 @@ class Booking(TenantOwned):
                 fields=["tenant", "client_hash"],
                 condition=Q(status="held"),
                 name="booking_holds_by_client",
+            ),
+            models.Index(
+                "tenant",
+                Upper("case_reference"),
+                condition=~Q(case_reference=""),
+                name="booking_case_reference",
             ),
         ]
         constraints = [
@@ -333,3 +369,51 @@ class IdempotencyKey(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.key}"
+
+
+class ConflictCause(models.TextChoices):
+    ABSENCE = "absence", _("Officer absent")
+    OFFICER_LEFT = "officer_left", _("Officer no longer working")
+    DISPLACED = "displaced", _("Displaced by an urgent booking")
+
+
+class ConflictItemQuerySet(models.QuerySet["ConflictItem"]):
+    def open(self) -> ConflictItemQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
+class ConflictItem(TenantOwned):
+    """A booking that something broke (an absence over it, its officer leaving, an urgent booking taking its
+    place), waiting in the conflict queue until staff accept a remedy. At most one open item per booking."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="conflicts")
+    cause = models.CharField(_("cause"), max_length=20, choices=ConflictCause.choices)
+    officer = models.ForeignKey(
+        Officer, on_delete=models.SET_NULL, null=True, blank=True, related_name="conflicts"
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    detected_at = models.DateTimeField(_("detected at"), default=timezone.now)
+    flagged_at = models.DateTimeField(_("flagged to managers at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(_("resolution"), max_length=500, blank=True)
+
+    objects = ScopedManager(
+        tenant="tenant", _manager_class=models.Manager.from_queryset(ConflictItemQuerySet)
+    )
+
+    class Meta:
+        ordering = ["detected_at", "pk"]
+        indexes = [models.Index(fields=["tenant", "resolved_at", "detected_at"], name="conflict_queue_order")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "booking"],
+                condition=Q(resolved_at__isnull=True),
+                name="conflict_one_open_item_per_booking",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking}: {self.get_cause_display()}"

@@ -733,7 +733,7 @@ def test_parse_start_takes_whole_minutes_that_convert(moment: datetime, spec: st
 @fast
 @given(st.text(), st.dates(max_value=date(9999, 10, 1)))
 def test_requested_week_is_a_monday_from_this_week_to_the_horizon(value: str, today: date) -> None:
-    from bookings.views import _requested_week
+    from bookings.views.portal import _requested_week
 
     this_monday = today - timedelta(days=today.weekday())
     horizon = today + timedelta(days=60)

@@ -24,7 +24,7 @@ from bookings.services import (
     booking_reschedule,
     idempotency_keys_purge,
 )
-from bookings.views import CONFIRM_KEYS
+from bookings.views.portal import CONFIRM_KEYS
 from notifications.models import Message
 from tests import builders as b
 from tests.bookings import test_portal as portal
@@ -204,7 +204,7 @@ def test_a_conflicting_confirmation_is_a_409_that_keeps_what_was_typed(service, 
     page = client.get(url).content.decode()
     question = re.findall(r'name="(q_\d+)"', page)[0]
     with mock.patch(
-        "bookings.views.booking_confirm_from_portal",
+        "bookings.views.portal.booking_confirm_from_portal",
         side_effect=IdempotencyConflict("Already made otherwise."),
     ):
         response = client.post(url, {**DETAILS, question: "Cafe"})

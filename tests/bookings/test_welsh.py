@@ -36,7 +36,7 @@ PORTAL_PYTHON = [
     BASE / path
     for path in (
         "bookings/forms.py",
-        "bookings/views.py",
+        "bookings/views/portal.py",
         "bookings/errors.py",
         "scheduling/errors.py",
         "scheduling/availability/supply.py",

@@ -23,22 +23,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import get_usage
 
 from accounts.clients import client_ip
+from bookings import calendar_files
 from bookings.availability import AvailableSlot, available_slots, earliest_slot
-from scheduling.models import AppointmentType
-
-from . import calendar_files
-from .errors import BookingError, CodeNotSent, IdempotencyConflict, SlotUnavailable, TooManyHolds
-from .forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
-from .models import Booking, BookingStatus, Channel
-from .selectors import booking_for_reference, holds_among, live_hold, portal_services_by_category
-from .services import (
+from bookings.errors import BookingError, CodeNotSent, IdempotencyConflict, SlotUnavailable, TooManyHolds
+from bookings.forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
+from bookings.models import Booking, BookingStatus, Channel
+from bookings.selectors import booking_for_reference, holds_among, live_hold, portal_services_by_category
+from bookings.services import (
     access_code_send,
     booking_cancel,
     booking_confirm_from_portal,
     booking_hold,
     booking_reschedule,
 )
-from .tokens import (
+from bookings.tokens import (
     BadLink,
     CodeEntryLocked,
     client_digest,
@@ -46,6 +44,7 @@ from .tokens import (
     one_time_code_check,
     public_id_from_manage_token,
 )
+from scheduling.models import AppointmentType
 
 HOLDS = "portal_holds"  # references of the holds this browser made
 DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
