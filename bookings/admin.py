@@ -24,7 +24,15 @@ from django.utils.translation import ngettext
 from accounts.admin import TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 
 from .errors import BookingError
-from .models import Booking, BookingAssignment, BookingEvent, Customer, CustomerEvent, IdempotencyKey
+from .models import (
+    Booking,
+    BookingAssignment,
+    BookingEvent,
+    ConflictItem,
+    Customer,
+    CustomerEvent,
+    IdempotencyKey,
+)
 from .services import customer_create, customer_merge, customer_update
 from .services.customers import EDITABLE
 
@@ -198,3 +206,13 @@ class IdempotencyKeyAdmin(ReadOnlyMixin, TenantModelAdmin):
     list_select_related = ["booking"]
     search_fields = ["key"]
     ordering = ["-created_at"]
+
+
+@admin.register(ConflictItem, site=tenant_admin_site)
+class ConflictItemAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """The conflict queue as a record; staff settle items in the workspace, through the booking services."""
+
+    list_display = ["detected_at", "booking", "cause", "officer", "resolved_at", "resolved_by"]
+    list_filter = ["cause"]
+    list_select_related = ["booking", "officer__user", "resolved_by"]
+    ordering = ["-detected_at"]
