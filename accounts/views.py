@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .forms import TenantLoginForm
 from .models import Officer, Role
-from .permissions import STAFF_ROLES, role_required
+from .permissions import role_required
 
 login = auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=TenantLoginForm)
 logout = auth_views.LogoutView.as_view()
@@ -45,11 +45,6 @@ OFFICER_VIEWERS = (Role.ADMINISTRATOR, Role.CUSTOMER_SERVICE, Role.MANAGER)
 def access_officer(officer_id: int) -> Officer:
     """The officer in the current tenant; another tenant's id is a 404, exactly like a missing one."""
     return get_object_or_404(Officer.objects.select_related("user", "team"), pk=officer_id)
-
-
-@role_required(*STAFF_ROLES)
-def staff_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/staff_home.html")
 
 
 @role_required(*OFFICER_VIEWERS)

@@ -15,6 +15,15 @@ class BookingError(SchedulingError):
     """A booking request the service refuses; nothing was changed."""
 
 
+class ContactRefused(BookingError):
+    """A customer's contact details are missing or another customer's; `field` names the one at fault
+    ("email" or "phone") so a form can show the words beside it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class SlotUnavailable(BookingError):
     """The time cannot be booked (taken meanwhile, or never free); carries the nearest alternatives."""
 

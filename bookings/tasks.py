@@ -7,7 +7,7 @@ from celery import shared_task
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
-from .services import holds_expire, idempotency_keys_purge
+from .services import conflicts_flag_overdue, holds_expire, idempotency_keys_purge
 
 
 def _each_active_tenant(task: TenantTask) -> int:
@@ -37,3 +37,14 @@ def purge_idempotency_keys_everywhere(**kwargs: object) -> int:
 def purge_idempotency_keys(*, tenant_id: int, **kwargs: object) -> int:
     """Deletes the tenant's lapsed idempotency keys; running it twice deletes nothing more."""
     return idempotency_keys_purge()
+
+
+@shared_task(name="bookings.flag_overdue_conflicts_everywhere")
+def flag_overdue_conflicts_everywhere(**kwargs: object) -> int:
+    return _each_active_tenant(flag_overdue_conflicts)
+
+
+@shared_task(base=TenantTask, name="bookings.flag_overdue_conflicts")
+def flag_overdue_conflicts(*, tenant_id: int, **kwargs: object) -> int:
+    """Flags the tenant's conflict items open past CONFLICT_FLAG_AFTER_HOURS; a second run flags nothing."""
+    return conflicts_flag_overdue()

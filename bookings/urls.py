@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .views import customer_service, desk, diary, home
 from .views import portal as views
 
 app_name = "bookings"
@@ -18,3 +19,8 @@ urlpatterns = [
     path("manage/<str:token>/reschedule/", views.manage_reschedule, name="manage-reschedule"),
     path("manage/<str:token>/cancel/", views.manage_cancel, name="manage-cancel"),
 ]
+
+urlpatterns += home.urls
+urlpatterns += diary.urls
+urlpatterns += customer_service.urls
+urlpatterns += desk.urls

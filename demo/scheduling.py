@@ -54,6 +54,13 @@ FOOD_BUSINESS_KINDS = [
     "Other",
 ]
 
+SAFETY_VISIT_REASONS = [
+    "Accident or dangerous occurrence",
+    "Complaint about working conditions",
+    "Routine inspection",
+    "Advice on a new workplace",
+]
+
 
 def seed_scheduling(tenant: Tenant, *, now: datetime | None = None) -> None:
     """Resources, working patterns, holidays, an absence, appointment types and a service block.
@@ -109,7 +116,7 @@ def _weekly_pattern(tenant: Tenant, hours: list[tuple[time, time]], **owner: obj
 
 
 def _appointment_types(tenant: Tenant) -> AppointmentType:
-    """The five demo types; returns the food hygiene inspection, which the service block is for."""
+    """The six demo types; returns the food hygiene inspection, which the service block is for."""
     categories = {c.name: c for c in categories_create_defaults(tenant=tenant)}
     skills = {
         name: Skill.objects.get_or_create(tenant=tenant, name=name)[0]
@@ -153,6 +160,27 @@ def _appointment_types(tenant: Tenant) -> AppointmentType:
         label="How many staff work there?",
         kind=QuestionKind.SHORT_TEXT,
         position=20,
+    )
+
+    safety = create(
+        "Health and safety visit",
+        "Inspection",
+        description="A visit to a workplace about an accident, a complaint or a routine check.",
+        location_mode=LocationMode.CUSTOMER_ADDRESS,
+        duration_minutes=60,
+        buffer_before_minutes=15,
+        buffer_after_minutes=15,
+        granularity_minutes=30,
+        online_bookable=False,
+    )
+    staffing(safety, "Health and safety")
+    Question.objects.create(
+        tenant=tenant,
+        appointment_type=safety,
+        label="What is the visit about?",
+        kind=QuestionKind.CHOICE,
+        choices="\n".join(SAFETY_VISIT_REASONS),
+        position=10,
     )
 
     joint = create(

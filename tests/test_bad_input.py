@@ -44,6 +44,7 @@ from hypothesis import strategies as st
 from accounts.admin import platform_admin_site, tenant_admin_site
 from accounts.models import Membership, Role, Skill, Team, Tenant, User
 from bookings.forms import parse_start
+from bookings.models import Booking, ConflictCause, ConflictItem
 from config.middleware import has_control_characters, has_date_out_of_range
 from notifications.fakes import RecordingTwilioClient
 from scheduling.models import (
@@ -98,6 +99,10 @@ class TenantWorld:
     email: str = ""
     phone: str = ""
     officer_id: int = 0
+    booking_id: int = 0  # the confirmed booking's
+    case_reference: str = ""  # the confirmed booking's case
+    customer_id: int = 0  # the confirmed booking's customer
+    conflict_id: int = 0  # an open conflict-queue item on the confirmed booking
     question_fields: dict[str, str] = field(default_factory=dict)  # question kind -> form field name
     admin_rows: dict[str, int] = field(default_factory=dict)  # model label -> the row its admin pages show
 
@@ -219,6 +224,15 @@ def build_tenant(client: Client, tenant: Tenant, slug: str, n: int) -> TenantWor
     found = client.post("/manage/", {"reference": w.confirmed, "contact": w.email}, HTTP_HOST=w.host)
     assert found.status_code == 303, found.content.decode()[:500]
     w.customer = copy.deepcopy(client.cookies)
+    with scope(tenant=tenant):
+        w.case_reference = f"CASE-{tenant.slug}"
+        confirmed = Booking.objects.filter(reference=w.confirmed)
+        confirmed.update(case_reference=w.case_reference, case_kind="inspection")
+        booking = confirmed.get()
+        w.booking_id, w.customer_id = booking.pk, booking.customer_id
+        w.conflict_id = ConflictItem.objects.create(
+            tenant=tenant, booking=booking, cause=ConflictCause.ABSENCE, detail="An absence over it"
+        ).pk
 
     with scope(tenant=tenant):
         for model in tenant_admin_site._registry:
@@ -313,6 +327,14 @@ def parameter(w: World, target: Target, name: str, which: str) -> str:
         return side.held if target.name == "bookings:details" and which == "own" else side.confirmed
     if name == "token":
         return side.token
+    if name == "booking_id":
+        return str(side.booking_id)
+    if name == "ref":
+        return side.case_reference
+    if name == "customer_id":
+        return str(side.customer_id)
+    if name == "item_id":
+        return str(side.conflict_id)
     if name == "officer_id" or (name == "object_id" and not target.model):
         return str(side.officer_id)
     if name == "content_type_id":

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver
-from django_scopes import ScopeError
+from django.utils import timezone
+from django_scopes import ScopeError, scope
 
 from accounts.models import Role, Tenant
+from bookings.models import Booking, BookingStatus, Channel, ConflictCause, ConflictItem
+from tests.builders import appointment_type as type_builder
+from tests.builders import customer as customer_builder
 from tests.factories import OfficerFactory
 
 PROJECT_APPS = ["accounts", "scheduling", "bookings", "notifications", "integrations", "reporting"]
@@ -81,7 +87,58 @@ def test_every_link_table_is_checked_as_a_tenant_owned_model() -> None:
 # or the test below fails and says so.
 ID_MAKERS = {
     "officer_id": lambda tenant: OfficerFactory(tenant=tenant).pk,
+    "booking_id": lambda tenant: case_booking(tenant).pk,
+    "ref": lambda tenant: case_booking(tenant).case_reference,
+    "customer_id": lambda tenant: customer_builder(tenant).pk,
+    "slug": lambda tenant: type_builder(tenant, slug=f"type-of-{tenant.slug}").slug,
+    "reference": lambda tenant: staff_hold(tenant).reference,
+    "item_id": lambda tenant: conflict_item(tenant).pk,
 }
+
+
+def conflict_item(tenant: Tenant) -> ConflictItem:
+    """An open conflict-queue item on a confirmed booking of this tenant."""
+    booking = case_booking(tenant)
+    with scope(tenant=tenant):
+        return ConflictItem.objects.create(tenant=tenant, booking=booking, cause=ConflictCause.ABSENCE)
+
+
+def staff_hold(tenant: Tenant) -> Booking:
+    """A hold staff are completing for a caller (a row is enough: the URL test reads, it does not book)."""
+    kind = type_builder(tenant, slug=f"held-of-{tenant.slug}")
+    start = timezone.now() + timedelta(days=7)
+    with scope(tenant=tenant):
+        return Booking.objects.create(
+            tenant=tenant,
+            reference=f"BK-{'ABCD' if tenant.slug == 'northshire' else 'EFGH'}-23",
+            appointment_type=kind,
+            status=BookingStatus.HELD,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            hold_expires_at=start,
+            session_key=f"held-{tenant.slug}",
+            channel=Channel.STAFF,
+        )
+
+
+def case_booking(tenant: Tenant) -> Booking:
+    """A confirmed booking of a case whose reference only this tenant uses."""
+    kind = type_builder(tenant, slug=f"case-of-{tenant.slug}")
+    start = timezone.now() + timedelta(days=7)
+    with scope(tenant=tenant):
+        number = Booking.objects.count() + 1
+        return Booking.objects.create(
+            tenant=tenant,
+            reference=f"BK-{'JKLM' if tenant.slug == 'northshire' else 'NPQR'}-{number + 21}",
+            appointment_type=kind,
+            status=BookingStatus.CONFIRMED,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            session_key=f"case-{tenant.slug}-{number}",
+            channel=Channel.STAFF,
+            case_reference=f"CASE-{tenant.slug}",
+            case_kind="inspection",
+        )
 
 
 def staff_patterns() -> list[tuple[str, str, list[str]]]:
@@ -117,10 +174,13 @@ def test_staff_url_answers_404_for_another_tenants_ids(
     allowed_roles = 0
     for role in Role:
         client = client_for(tenant, member_of(tenant, role))
-        own_status = client.get(own).status_code
-        foreign_status = client.get(foreign).status_code
-        assert own_status in (200, 403), f"{role}: {own} answered {own_status}"
-        if own_status == 200:
+        # A POST-only URL (a form's action) is probed with an empty POST: refused as a form (422), done
+        # (303) or forbidden for its own ids, and 404 for another tenant's, exactly like a page.
+        send = client.post if client.get(own).status_code == 405 else client.get
+        own_status = send(own).status_code
+        foreign_status = send(foreign).status_code
+        assert own_status in (200, 303, 403, 422), f"{role}: {own} answered {own_status}"
+        if own_status != 403:
             allowed_roles += 1
             assert foreign_status == 404, f"{role}: {foreign} answered {foreign_status}"
         else:

@@ -3,17 +3,20 @@ could displace. Reads only; the writes that act on them are booking services."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from bookings.models import Booking
+from bookings.models import ACTIVE_STATUSES, BookingAssignment, BookingStatus
+from scheduling.availability.engine import assign
 from scheduling.models import AppointmentType, Priority
 
-from .allocation import Allocation, NoAllocation, allocate
+from .allocation import Allocation
 from .slots import AvailableSlot, available_slots
 
 # Small enough that the usual case (a slot within a few weeks) is one cheap call.
@@ -83,6 +86,9 @@ def displacement_options(
     bookings of lower priority were moved, each with the bookings it would displace (fewest first per time).
 
     Empty when a slot is free anyway (book it normally) or when nothing could be displaced.
+    A fixed number of queries however full the diaries are: two availability reads, then the lower-priority
+    assignments overlapping the whole window once; each slot's candidates are matched in Python, preferring
+    per seat the calendars that displace fewest bookings.
     """
     now = now or timezone.now()
     target = now + timedelta(hours=appointment_type.urgent_target_hours)
@@ -91,29 +97,59 @@ def displacement_options(
     slots = available_slots(
         appointment_type, now, target, now=now, displace_below=priority, apply_notice=False
     )
+    if not slots:
+        return []
+    before, after = appointment_type.buffer_before, appointment_type.buffer_after
+    window = (slots[0].start - before, slots[-1].end + after)
+    in_the_way: dict[tuple[str, int], list[tuple[datetime, datetime, int]]] = defaultdict(list)
+    rows = (
+        BookingAssignment.objects.filter(
+            is_active=True,
+            occupied__overlap=window,
+            booking__status__in=ACTIVE_STATUSES,
+            booking__priority__lt=priority,
+        )
+        .filter(Q(booking__status=BookingStatus.CONFIRMED) | Q(booking__hold_expires_at__gt=now))
+        .values_list("officer_id", "resource_id", "occupied", "booking_id")
+    )
+    for officer_id, resource_id, occupied, booking_id in rows:
+        key = ("officer", officer_id) if officer_id else ("resource", resource_id)
+        in_the_way[key].append((occupied.lower, occupied.upper, booking_id))
+
     options: list[DisplacementOption] = []
     for slot in slots:
         if len(options) >= limit:
             break
-        try:
-            allocation = allocate(appointment_type, slot)
-        except NoAllocation:
-            continue
-        occupied = (slot.start - appointment_type.buffer_before, slot.end + appointment_type.buffer_after)
-        displaced = tuple(
-            Booking.objects.active()
-            .filter(
-                priority__lt=priority, assignments__is_active=True, assignments__occupied__overlap=occupied
-            )
-            .filter(
-                Q(assignments__officer_id__in=allocation.officer_ids)
-                | Q(assignments__resource_id__in=allocation.resource_ids)
-            )
-            .values_list("pk", flat=True)
-            .distinct()
+        lo, hi = slot.start - before, slot.end + after
+
+        def displaced_by(key: tuple[str, int], lo: datetime = lo, hi: datetime = hi) -> set[int]:
+            return {b for start, end, b in in_the_way.get(key, ()) if start < hi and end > lo}
+
+        def by_cost(seat: tuple[int, ...], kind: str) -> list[int]:
+            return sorted(seat, key=lambda i: (len(displaced_by((kind, i))), i))
+
+        officers = (
+            assign([by_cost(seat, "officer") for seat in slot.officer_seats]) if slot.officer_seats else ()
         )
+        resources = (
+            assign([by_cost(seat, "resource") for seat in slot.resource_seats]) if slot.resource_seats else ()
+        )
+        if officers is None or resources is None:
+            continue
+        displaced: set[int] = set()
+        for officer_id in officers:
+            displaced |= displaced_by(("officer", officer_id))
+        for resource_id in resources:
+            displaced |= displaced_by(("resource", resource_id))
         if displaced:
+            allocation = Allocation(
+                officer_ids=tuple(officers),
+                resource_ids=tuple(resources),
+                reason=_("urgent: fewest lower-priority bookings displaced"),
+            )
             options.append(
-                DisplacementOption(slot=slot, allocation=allocation, displaced_booking_ids=displaced)
+                DisplacementOption(
+                    slot=slot, allocation=allocation, displaced_booking_ids=tuple(sorted(displaced))
+                )
             )
     return options

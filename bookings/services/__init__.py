@@ -1,6 +1,13 @@
 """Every write to bookings and customers, by concern; the public `<entity>_<verb>` names are here."""
 
 from .codes import access_code_send
+from .conflicts import (
+    ConflictClosed,
+    conflict_resolve,
+    conflicts_detect_absence,
+    conflicts_detect_officer_left,
+    conflicts_flag_overdue,
+)
 from .customers import customer_create, customer_find_or_create, customer_merge, customer_update
 from .idempotency import idempotency_keys_purge
 from .lifecycle import (
@@ -17,22 +24,35 @@ from .lifecycle import (
     bookings_displace,
     holds_expire,
 )
+from .outcomes import booking_case_link, booking_outcome_record
+from .phone_booking import booking_confirm_for_caller
+from .reassign import NotEligible, booking_reassign
 from .references import REFERENCE_ALPHABET
 
 __all__ = [
     "HOLD_DURATION",
     "REFERENCE_ALPHABET",
+    "ConflictClosed",
+    "NotEligible",
     "access_code_send",
     "booking_cancel",
+    "booking_case_link",
     "booking_complete",
     "booking_confirm",
+    "booking_confirm_for_caller",
     "booking_confirm_from_portal",
     "booking_create",
     "booking_create_displacing",
     "booking_hold",
     "booking_mark_no_show",
+    "booking_outcome_record",
+    "booking_reassign",
     "booking_reschedule",
     "bookings_displace",
+    "conflict_resolve",
+    "conflicts_detect_absence",
+    "conflicts_detect_officer_left",
+    "conflicts_flag_overdue",
     "customer_create",
     "customer_find_or_create",
     "customer_merge",

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant, User
 from accounts.tenancy import TenantMismatch, same_tenant_check
 from bookings.contacts import normalise_email, normalise_phone
-from bookings.errors import BookingError
+from bookings.errors import BookingError, ContactRefused
 from bookings.models import Booking, Customer, CustomerEvent
 
 # What staff may change on a customer's record (everything a person would recognise as theirs).
@@ -220,11 +220,11 @@ def _normalised(fields: dict[str, Any]) -> dict[str, Any]:
 def _contacts_check(customer: Customer, *, others: Any) -> None:
     """The friendly words for what the constraints would refuse."""
     if not customer.email and not customer.phone:
-        raise BookingError(_("Give an email address or a mobile number."))
+        raise ContactRefused(_("Give an email address or a mobile number."), field="email")
     if customer.email and others.filter(email__iexact=customer.email).exists():
-        raise BookingError(_("Another customer already has this email address."))
+        raise ContactRefused(_("Another customer already has this email address."), field="email")
     if customer.phone and others.filter(phone=customer.phone).exists():
-        raise BookingError(_("Another customer already has this mobile number."))
+        raise ContactRefused(_("Another customer already has this mobile number."), field="phone")
 
 
 def _record(customer: Customer, names: Any = EDITABLE) -> dict[str, Any]:

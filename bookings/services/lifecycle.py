@@ -24,10 +24,19 @@ from accounts.models import Officer, User
 from accounts.tenancy import TenantMismatch, same_tenant_check
 from bookings.contacts import ContactDetails
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable, TooManyHolds
-from bookings.models import ACTIVE_STATUSES, Booking, BookingEvent, BookingStatus, Channel, Customer
+from bookings.models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    Channel,
+    ConflictCause,
+    Customer,
+)
 from notifications.models import MessageKind
 from scheduling.models import AppointmentType
 
+from .conflict_items import conflicts_open
 from .customers import customer_find_or_create
 from .history import booking_event_record, booking_snapshot
 from .idempotency import Idempotency, idempotency_for, idempotency_record, replayed
@@ -356,8 +365,11 @@ def booking_reschedule(
     now: datetime | None = None,
     idempotency_key: str = "",
     apply_notice: bool = True,
+    officer_ids: Collection[int] | None = None,
 ) -> Booking:
-    """Moves a booking; its old slot is freed in the same transaction as the new one is taken."""
+    """Moves a booking; its old slot is freed in the same transaction as the new one is taken.
+
+    `officer_ids` limits who may take it (the conflict queue's "another officer at the same time")."""
     now = now or timezone.now()
     _tenant_check(booking)
     idempotency = idempotency_for(
@@ -366,9 +378,11 @@ def booking_reschedule(
         booking=booking.pk,
         starts_at=starts_at.timestamp(),
         apply_notice=apply_notice,
+        **({"officer_ids": _ids(officer_ids)} if officer_ids is not None else {}),
     )
     if replay := replayed(idempotency, now=now):
         return replay
+    _tenant_check(officer_ids=officer_ids)
     appointment_type = booking.appointment_type
     start_check(appointment_type, starts_at, now, apply_notice=apply_notice)
     try:
@@ -380,7 +394,7 @@ def booking_reschedule(
                 return booking  # already there: nothing to move, nobody to tell
             before = booking_snapshot(booking)
             assignments_release(booking)
-            place(booking, starts_at, now=now, apply_notice=apply_notice)
+            place(booking, starts_at, now=now, apply_notice=apply_notice, officer_ids=officer_ids)
             booking.status = BookingStatus.CONFIRMED
             booking.updated_at = now
             booking.save(update_fields=["status", "updated_at"])
@@ -472,14 +486,17 @@ def booking_mark_no_show(
 def bookings_displace(
     *, bookings: Iterable[Booking], reason: str, actor: User | None = None, now: datetime | None = None
 ) -> list[Booking]:
-    """Moves bookings out of the way of an urgent one: they need rebooking and free their officers."""
+    """Moves bookings out of the way of an urgent one: they need rebooking and free their officers, and
+    each lands in the conflict queue (cause "displaced") in the same transaction."""
     now = now or timezone.now()
     bookings = list(bookings)
     _tenant_check(*bookings)
     displaced = []
     for booking in bookings:
+        booking = booking_locked(booking)
+        officers = sorted(a.officer_id for a in booking.assignments.all() if a.is_active and a.officer_id)
         booking, event = _transition(
-            booking_locked(booking),
+            booking,
             BookingStatus.NEEDS_REBOOKING,
             [BookingStatus.CONFIRMED],
             "displaced",
@@ -488,6 +505,13 @@ def bookings_displace(
             reason,
         )
         customer_tell(booking=booking, kind=MessageKind.DISPLACED, event=event, now=now)
+        conflicts_open(
+            bookings=[booking],
+            cause=ConflictCause.DISPLACED,
+            officer_id=officers[0] if officers else None,
+            detail=reason,
+            now=now,
+        )
         displaced.append(booking)
     return displaced
 

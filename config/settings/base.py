@@ -123,8 +123,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "accounts:staff-home"
+LOGIN_REDIRECT_URL = "bookings:staff-home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Where the staff diary's "Map" links go; {query} is the URL-encoded location.
+MAP_URL_PATTERN = env.str("MAP_URL_PATTERN", default="https://www.openstreetmap.org/search?query={query}")
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English"), ("cy", "Cymraeg")]
@@ -184,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.purge_idempotency_keys_everywhere",
         "schedule": crontab(minute="17"),
     },
+    "flag-overdue-conflicts": {
+        "task": "bookings.flag_overdue_conflicts_everywhere",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # Twilio (SMS). Tests and local runs plug a recording HTTP client in at the edge; nothing leaves the machine.
@@ -211,6 +217,8 @@ PORTAL_CODE_CLIENT_ATTEMPTS = env.int("PORTAL_CODE_CLIENT_ATTEMPTS", default=20)
 PORTAL_CODE_LOCK_MINUTES = env.int("PORTAL_CODE_LOCK_MINUTES", default=30)
 # How long an idempotency key names its operation; after that the same key is a new request.
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# Conflict-queue items still open this long after detection are flagged to managers.
+CONFLICT_FLAG_AFTER_HOURS = env.int("CONFLICT_FLAG_AFTER_HOURS", default=24)
 # The client's address, for every limit: REMOTE_ADDR, or behind proxies listed here (addresses or CIDR
 # networks, e.g. "10.0.0.0/8,127.0.0.1"), the right-most X-Forwarded-For hop that is not one of them.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -45,7 +45,12 @@ PORTAL_PYTHON = [
         "config/middleware.py",
         "notifications/channels.py",
     )
-] + sorted((BASE / "bookings" / "services").glob("*.py"))
+] + [
+    # What a customer can meet on the portal; staff-only services (outcomes, reassignment, conflicts,
+    # emergency and phone bookings) speak to staff, in English.
+    BASE / "bookings" / "services" / f"{name}.py"
+    for name in ("codes", "customers", "history", "idempotency", "lifecycle", "messages", "placement")
+]
 PORTAL_CHOICES = [LocationMode, BookingStatus, QuestionKind, Weekday]
 
 # The portal tests' own fixtures: time frozen at builders.NOW, and a bookable "food" service with a question.

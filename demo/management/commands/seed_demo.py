@@ -11,6 +11,7 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
+from demo.diaries import seed_diaries
 from demo.scheduling import seed_scheduling
 
 DEMO_PASSWORD = "demo-password"
@@ -44,8 +45,15 @@ class Command(BaseCommand):
             dest="not_production",
             help="Seed even though DEBUG is off (`make run` serves the way production does, with demo data).",
         )
+        parser.add_argument(
+            "--without-diaries",
+            action="store_true",
+            help="Tenants, staff and configuration only, no bookings (fast; for tests of the configuration).",
+        )
 
-    def handle(self, *args, not_production: bool = False, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(  # type: ignore[no-untyped-def]
+        self, *args, not_production: bool = False, without_diaries: bool = False, **options
+    ) -> None:
         # The demo accounts share one published password, and the platform operator among them can create
         # tenants: never let them appear on a real deployment by accident.
         if not settings.DEBUG and not not_production:
@@ -59,7 +67,7 @@ class Command(BaseCommand):
             if exists:
                 self.stdout.write(f"{spec['name']}: already seeded")
                 continue
-            self._seed(spec)
+            self._seed(spec, diaries=not without_diaries)
             self.stdout.write(self.style.SUCCESS(f"{spec['name']}: seeded"))
         self._seed_operator()
         self._print_logins()
@@ -69,7 +77,7 @@ class Command(BaseCommand):
             User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, full_name="Platform operator")
 
     @transaction.atomic
-    def _seed(self, spec: dict) -> None:
+    def _seed(self, spec: dict, *, diaries: bool) -> None:
         tenant = tenant_create(name=spec["name"], slug=spec["slug"], hosts=spec["hosts"])
         if spec.get("welsh"):
             tenant.welsh_enabled = True
@@ -107,6 +115,8 @@ class Command(BaseCommand):
                     password=DEMO_PASSWORD,
                 )
             seed_scheduling(tenant)
+            if diaries:
+                seed_diaries(tenant)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
