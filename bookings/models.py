@@ -85,16 +85,9 @@ class Customer(TenantOwned):
         return address_join(self.address_line_1, self.address_line_2, self.town, self.postcode)
 
 
-class CustomerEvent(TenantOwned):
-    """Append-only history of staff changes to a customer's record (edits and merges), with who made them.
+class AuditEvent(TenantOwned):
+    """Who changed what, when and why: a row written in the same transaction as the change, never updated."""
 
-    Written in the same transaction as the change. The customer link survives a merge on the surviving
-    record; a deleted customer's events stay, unlinked, with the details in `before`.
-    """
-
-    customer = models.ForeignKey(
-        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
-    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -106,14 +99,30 @@ class CustomerEvent(TenantOwned):
 
     class Meta:
         ordering = ["created_at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.customer_id}: {self.action}"
+        abstract = True
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
-            raise ValueError("Customer events are append-only.")
+            raise ValueError(f"{type(self).__name__} rows are append-only.")
         super().save(*args, **kwargs)
+
+
+class CustomerEvent(AuditEvent):
+    """Append-only history of staff changes to a customer's record (edits and merges), with who made them.
+
+    Written in the same transaction as the change. The customer link survives a merge on the surviving
+    record; a deleted customer's events stay, unlinked, with the details in `before`.
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+
+    class Meta(AuditEvent.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.action}"
 
 
 class BookingStatus(models.TextChoices):
@@ -320,29 +329,16 @@ class BookingAssignment(TenantOwned):
         return f"{self.booking}: {self.officer or self.resource}"
 
 
-class BookingEvent(TenantOwned):
+class BookingEvent(AuditEvent):
     """Append-only history: who changed what on a booking, when, and why."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    action = models.CharField(max_length=40)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    class Meta:
-        ordering = ["created_at", "pk"]
+    class Meta(AuditEvent.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.booking}: {self.action}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise ValueError("Booking events are append-only.")
-        super().save(*args, **kwargs)
 
 
 class IdempotencyKey(TenantOwned):

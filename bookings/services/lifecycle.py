@@ -156,6 +156,7 @@ def booking_confirm(
     location: str = "",
     notes: str = "",
     case_reference: str = "",
+    case_kind: str = "",
     actor: User | None = None,
     now: datetime | None = None,
     idempotency_key: str = "",
@@ -181,6 +182,7 @@ def booking_confirm(
         location=location,
         notes=notes,
         case_reference=case_reference,
+        case_kind=case_kind,
     )
     try:
         with transaction.atomic():
@@ -193,6 +195,7 @@ def booking_confirm(
                 location=location,
                 notes=notes,
                 case_reference=case_reference,
+                case_kind=case_kind,
                 actor=actor,
                 now=now,
             )
@@ -213,6 +216,7 @@ def _confirm(
     location: str,
     notes: str,
     case_reference: str,
+    case_kind: str,
     actor: User | None,
     now: datetime,
 ) -> Booking:
@@ -239,6 +243,7 @@ def _confirm(
     booking.location = location
     booking.notes = notes
     booking.case_reference = case_reference
+    booking.case_kind = case_kind if case_reference else ""
     booking.updated_at = now
     _contact_keep(booking, contact, now)
     booking.save()
@@ -268,11 +273,14 @@ def booking_confirm_from_portal(
     address: dict[str, str] | None = None,
     answers: dict[str, Any] | None = None,
     location: str = "",
+    case_reference: str = "",
+    case_kind: str = "",
     idempotency_key: str = "",
     now: datetime | None = None,
 ) -> Booking:
     """The portal's details step in one transaction: the customer these details name (found, or created;
-    an existing customer is never changed) and the hold confirmed with the details as given."""
+    an existing customer is never changed) and the hold confirmed with the details as given. The case (from
+    a signed case link) goes on the booking only, never on the customer."""
     now = now or timezone.now()
     with transaction.atomic():
         customer = customer_find_or_create(
@@ -294,6 +302,8 @@ def booking_confirm_from_portal(
             contact=contact,
             answers=answers,
             location=location,
+            case_reference=case_reference,
+            case_kind=case_kind,
             now=now,
             idempotency_key=idempotency_key,
         )
@@ -451,18 +461,7 @@ def booking_complete(
     *, booking: Booking, notes: str = "", actor: User | None = None, now: datetime | None = None
 ) -> Booking:
     """Records that the appointment happened."""
-    now = now or timezone.now()
-    _tenant_check(booking)
-    booking = booking_locked(booking)
-    if booking.status == BookingStatus.COMPLETED:
-        return booking
-    started_check(booking, now)
-    if notes:
-        booking.notes = notes
-    booking, _event = _transition(
-        booking, BookingStatus.COMPLETED, [BookingStatus.CONFIRMED], "completed", actor, now
-    )
-    return booking
+    return _attended(booking, BookingStatus.COMPLETED, "completed", actor, now or timezone.now(), notes)
 
 
 @transaction.atomic
@@ -470,15 +469,21 @@ def booking_mark_no_show(
     *, booking: Booking, actor: User | None = None, now: datetime | None = None
 ) -> Booking:
     """Records that the customer did not come."""
-    now = now or timezone.now()
+    return _attended(booking, BookingStatus.NO_SHOW, "no_show", actor, now or timezone.now())
+
+
+def _attended(
+    booking: Booking, status: str, action: str, actor: User | None, now: datetime, notes: str = ""
+) -> Booking:
+    """What happened at a confirmed appointment, once it has started; recording it again changes nothing."""
     _tenant_check(booking)
     booking = booking_locked(booking)
-    if booking.status == BookingStatus.NO_SHOW:
+    if booking.status == status:
         return booking
     started_check(booking, now)
-    booking, _event = _transition(
-        booking, BookingStatus.NO_SHOW, [BookingStatus.CONFIRMED], "no_show", actor, now
-    )
+    if notes:
+        booking.notes = notes
+    booking, _event = _transition(booking, status, [BookingStatus.CONFIRMED], action, actor, now)
     return booking
 
 
