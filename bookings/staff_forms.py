@@ -44,10 +44,9 @@ class CustomerSearchForm(PortalForm):
     )
 
 
-class CustomerEditForm(PortalForm):
-    """A customer's record as staff correct it, once they have checked who they are speaking to."""
+class ContactFields(PortalForm):
+    """How to reach a person and where they are, as staff type it (the lengths the records hold)."""
 
-    full_name = forms.CharField(label=_("Full name"), max_length=NAME_MAX_LENGTH)
     email = forms.EmailField(label=_("Email address"), required=False, max_length=EMAIL_MAX_LENGTH)
     phone = forms.CharField(
         label=_("Mobile number"),
@@ -66,6 +65,15 @@ class CustomerEditForm(PortalForm):
     postcode = forms.CharField(
         label=_("Postcode"), required=False, max_length=POSTCODE_MAX_LENGTH, validators=[POSTCODE]
     )
+
+
+class CustomerEditForm(ContactFields):
+    """A customer's record as staff correct it, once they have checked who they are speaking to."""
+
+    # The error summary lists problems in page order.
+    field_order = ["full_name", *ContactFields.base_fields]
+
+    full_name = forms.CharField(label=_("Full name"), max_length=NAME_MAX_LENGTH)
     contact_by_email = forms.BooleanField(label=_("Contact by email"), required=False)
     contact_by_sms = forms.BooleanField(label=_("Contact by text message"), required=False)
     preferred_language = forms.ChoiceField(label=_("Preferred language"), choices=settings.LANGUAGES)
@@ -94,10 +102,12 @@ class CustomerEditForm(PortalForm):
         return {name: value for name, value in self.cleaned_data.items() if name != "identity_checked"}
 
 
-class CallerDetailsForm(PortalForm):
+class CallerDetailsForm(ContactFields):
     """The booking's details as a caller gives them on the phone: who to contact and how (kept on the
     booking), where the visit is, the type's questions, and the case it belongs to. With no existing
     customer chosen, the same details make a new customer."""
+
+    field_order = ["full_name", *ContactFields.base_fields]
 
     CONTACT_CHOICES = [
         ("email", _("Email")),
@@ -110,24 +120,6 @@ class CallerDetailsForm(PortalForm):
         label=_("Full name"),
         max_length=NAME_MAX_LENGTH,
         error_messages={"required": _("Enter the caller's full name.")},
-    )
-    email = forms.EmailField(label=_("Email address"), required=False, max_length=EMAIL_MAX_LENGTH)
-    phone = forms.CharField(
-        label=_("Mobile number"),
-        required=False,
-        max_length=PHONE_MAX_LENGTH,
-        validators=[MOBILE],
-        widget=forms.TextInput(attrs={"type": "tel"}),
-    )
-    address_line_1 = forms.CharField(
-        label=_("Address line 1"), required=False, max_length=ADDRESS_LINE_MAX_LENGTH
-    )
-    address_line_2 = forms.CharField(
-        label=_("Address line 2"), required=False, max_length=ADDRESS_LINE_MAX_LENGTH
-    )
-    town = forms.CharField(label=_("Town or city"), required=False, max_length=TOWN_MAX_LENGTH)
-    postcode = forms.CharField(
-        label=_("Postcode"), required=False, max_length=POSTCODE_MAX_LENGTH, validators=[POSTCODE]
     )
     location = forms.CharField(
         label=_("Address of the visit"),
