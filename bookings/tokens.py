@@ -25,8 +25,12 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils import timezone
 
+from bookings.models import CaseKind
+
 MANAGE_SALT = "bookings.manage-link"
 MANAGE_LINK_MAX_AGE = timedelta(days=90)
+CASE_SALT = "bookings.case-link"
+CASE_LINK_MAX_AGE = timedelta(days=60)
 
 
 class BadLink(Exception):
@@ -63,6 +67,30 @@ def public_id_from_manage_token(token: str, *, tenant_id: int) -> uuid.UUID:
         return uuid.UUID(data["p"])
     except ValueError as error:
         raise BadLink(expired=False) from error
+
+
+def case_link_token(*, tenant_id: int, reference: str, kind: str) -> str:
+    """A portal link's `?case=`: the case a customer's booking will belong to, signed so a customer cannot
+    choose or change it, bound to the tenant and good for CASE_LINK_MAX_AGE."""
+    return signing.dumps({"t": tenant_id, "r": reference, "k": kind}, salt=CASE_SALT, compress=True)
+
+
+def case_from_link(token: str, *, tenant_id: int) -> tuple[str, str]:
+    """(case reference, CaseKind value or ""); BadLink for a forged, foreign, expired or malformed token."""
+    try:
+        data = signing.loads(token, salt=CASE_SALT, max_age=CASE_LINK_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise BadLink(expired=True) from error
+    except signing.BadSignature as error:
+        raise BadLink(expired=False) from error
+    if not isinstance(data, dict) or data.get("t") != tenant_id:
+        raise BadLink(expired=False)
+    reference, kind = data.get("r"), data.get("k")
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 100:
+        raise BadLink(expired=False)
+    if kind != "" and kind not in CaseKind.values:
+        raise BadLink(expired=False)
+    return reference.strip(), kind
 
 
 def client_digest(address: str) -> str:

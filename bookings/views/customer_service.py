@@ -337,6 +337,11 @@ def staff_cancel(request: HttpRequest, booking_id: int) -> HttpResponse:
     form = StaffCancelForm(request.POST or None)
     status = 200
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.NEEDS_REBOOKING, BookingStatus.HELD):
+        if not form.is_bound:
+            # An unbound form has no cleaned_data to carry the refusal: bind it to nothing, errors only ours.
+            form = StaffCancelForm({})
+            form.full_clean()
+            form._errors.clear()
         form.add_error(None, _("This booking can no longer be cancelled."))
         status = 409
     elif request.method == "POST" and form.is_valid():

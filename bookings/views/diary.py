@@ -7,6 +7,7 @@ and any appointment. Every page works without JavaScript; with htmx the diary's 
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Officer, Role
@@ -30,6 +32,8 @@ from bookings.diary_forms import CaseLinkForm, CaseSearchForm, OutcomeForm
 from bookings.errors import BookingError
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
 from bookings.services import booking_case_link, booking_outcome_record
+from bookings.tokens import case_link_token
+from scheduling.models import AppointmentType
 
 VIEWS = ("day", "week", "agenda")
 SPAN = {"day": 1, "week": 7, "agenda": diary.AGENDA_DAYS}
@@ -251,17 +255,9 @@ def appointment_response(
         case_form = CaseLinkForm(
             initial={"case_reference": booking.case_reference, "case_kind": booking.case_kind}
         )
-    follow_up_link = ""
+    follow_up = None
     if booking.follow_up_needed and booking.customer_id:
-        after = booking.starts_at.astimezone(request.tenant.zone).date()
-        follow_up_link = "/staff/book/?" + urlencode(
-            {
-                "customer": booking.customer_id,
-                "type": booking.appointment_type_id,
-                "follow_up_of": booking.pk,
-                "after": after.isoformat(),
-            }
-        )
+        follow_up = follow_up_choices(request, booking)
     context = {
         "booking": booking,
         "entry": entry,
@@ -272,10 +268,52 @@ def appointment_response(
         in (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW),
         "outcome_form": outcome_form,
         "case_form": case_form,
-        "follow_up_link": follow_up_link,
+        "follow_up": follow_up,
         "is_desk": membership_for(request).role in DESK_ROLES,
     }
     return render(request, "bookings/staff/appointment.html", context, status=status)
+
+
+# Intervals offered for a follow-up, from the appointment's date: (key, weeks, months, label).
+FOLLOW_UP_INTERVALS = (
+    ("1w", 1, 0, _lazy("1 week")),
+    ("2w", 2, 0, _lazy("2 weeks")),
+    ("4w", 4, 0, _lazy("4 weeks")),
+    ("3m", 0, 3, _lazy("3 months")),
+    ("6m", 0, 6, _lazy("6 months")),
+)
+FOLLOW_UP_DEFAULT = "4w"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter (31 Jan + 1 = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def follow_up_choices(request: HttpRequest, booking: Booking) -> dict[str, Any]:
+    """What the "book the follow-up" GET form offers: the earliest date as one radio per interval (the
+    value is the date itself, so the form works without JavaScript) and the type, the same by default.
+    Only those who may book (customer services, administrators, managers) get the form."""
+    if not has_role(request, *DESK_ROLES):  # the roles that may book at /staff/book/
+        return {"may_book": False}
+    day = booking.starts_at.astimezone(request.tenant.zone).date()
+    intervals = [
+        {
+            "key": key,
+            "label": label,
+            "after": add_months(day + timedelta(weeks=weeks), months),
+            "default": key == FOLLOW_UP_DEFAULT,
+        }
+        for key, weeks, months, label in FOLLOW_UP_INTERVALS
+    ]
+    others = AppointmentType.objects.active().exclude(pk=booking.appointment_type_id).order_by("name")
+    return {
+        "may_book": True,
+        "intervals": intervals,
+        "types": [booking.appointment_type, *others],
+    }
 
 
 # --- cases ------------------------------------------------------------------------------------------------
@@ -315,8 +353,26 @@ def case_detail(request: HttpRequest, ref: str) -> HttpResponse:
             "reference": bookings[0].case_reference,
             "kind": bookings[0].get_case_kind_display(),
             "entries": entries,
+            **case_portal_links(request, bookings[0]),
         },
     )
+
+
+def case_portal_links(request: HttpRequest, booking: Booking) -> dict[str, Any]:
+    """Links for the customer to book for this case on the portal: the portal home and each service bookable
+    online, carrying a signed `?case=` (see bookings.tokens.case_link_token)."""
+    token = case_link_token(
+        tenant_id=request.tenant.pk, reference=booking.case_reference, kind=booking.case_kind
+    )
+    query = "?" + urlencode({"case": token})
+    types = AppointmentType.objects.bookable_online().order_by("name")
+    return {
+        "case_home_link": request.build_absolute_uri(reverse("bookings:portal-home") + query),
+        "case_service_links": [
+            (kind.name, request.build_absolute_uri(reverse("bookings:service", args=[kind.slug]) + query))
+            for kind in types
+        ],
+    }
 
 
 urls = [

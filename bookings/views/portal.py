@@ -39,6 +39,7 @@ from bookings.services import (
 from bookings.tokens import (
     BadLink,
     CodeEntryLocked,
+    case_from_link,
     client_digest,
     manage_token,
     one_time_code_check,
@@ -50,6 +51,7 @@ HOLDS = "portal_holds"  # references of the holds this browser made
 DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
 FOUND = "portal_found"  # the reference a one-time code was asked for
 CONFIRM_KEYS = "portal_confirm_keys"  # reference -> the idempotency key the server issued for confirming it
+CASES = "portal_cases"  # hold reference -> the signed case link (`?case=`) the hold was made from
 
 
 # --- abuse limits ------------------------------------------------------------------------------------------
@@ -109,7 +111,11 @@ def access_managed_booking(request: HttpRequest, token: str) -> Booking:
 
 
 def portal_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "bookings/portal/home.html", {"groups": portal_services_by_category()})
+    context = {
+        "groups": portal_services_by_category(),
+        "case_token": _case_token(request.GET.get("case"), request),
+    }
+    return render(request, "bookings/portal/home.html", context)
 
 
 @rate_limited("PORTAL_SLOTS_RATE", method="GET")
@@ -121,6 +127,7 @@ def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
         template="bookings/portal/service.html",
         action=reverse("bookings:hold", args=[slug]),
         base=reverse("bookings:service", args=[slug]),
+        case_token=_case_token(request.GET.get("case"), request),
     )
 
 
@@ -128,6 +135,7 @@ def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
 @rate_limited("PORTAL_HOLD_RATE", method="POST")
 def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type = access_bookable_type(slug)
+    case_token = _case_token(request.POST.get("case"), request)
 
     def picker(**problem: Any) -> HttpResponse:
         return slot_picker_response(
@@ -136,6 +144,7 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
             template="bookings/portal/service.html",
             action=reverse("bookings:hold", args=[slug]),
             base=reverse("bookings:service", args=[slug]),
+            case_token=case_token,
             **problem,
         )
 
@@ -144,6 +153,7 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
         return picker(problem=_("Choose a time from the list."), status=400)
     starts_at = form.cleaned_data["start"]
     if same := _live_hold(request, appointment_type, starts_at):
+        _case_keep(request, same.reference, case_token)
         return redirect("bookings:details", reference=same.reference)
     try:
         booking = booking_hold(
@@ -160,6 +170,7 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
         return picker(problem=error.message, status=400)
     _release_other_holds(request, keep=booking)
     request.session[HOLDS] = [*request.session.get(HOLDS, [])[-9:], booking.reference]
+    _case_keep(request, booking.reference, case_token)
     return redirect("bookings:details", reference=booking.reference)
 
 
@@ -176,9 +187,11 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
     draft_key = str(appointment_type.pk)
     context: dict[str, Any] = {"booking": booking, "appointment_type": appointment_type}
     confirm_key = _confirm_key(request, reference)
+    case_token = request.session.get(CASES, {}).get(reference, "")
     if request.method == "POST":
         form = DetailsForm(request.POST, appointment_type=appointment_type)
         if form.is_valid():
+            case_reference, case_kind = _case_of(case_token, request)
             try:
                 booking_confirm_from_portal(
                     booking=booking,
@@ -186,6 +199,8 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
                     address=form.address(),
                     answers=form.answers(),
                     location=form.location(),
+                    case_reference=case_reference,
+                    case_kind=case_kind,
                     idempotency_key=f"portal-confirm:{confirm_key}",
                 )
             except IdempotencyConflict as error:
@@ -198,6 +213,7 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
                     problem=error.message,
                     alternatives=error.alternatives,
                     hold_action=reverse("bookings:hold", args=[appointment_type.slug]),
+                    case_token=_case_token(case_token, request),
                 )
                 return render(request, "bookings/portal/details.html", context, status=409)
             except BookingError as error:
@@ -502,6 +518,34 @@ def _release_other_holds(request: HttpRequest, *, keep: Booking) -> None:
     for other in holds_among(request.session.get(HOLDS, [])):
         if other.pk != keep.pk:
             booking_cancel(booking=other, reason="Customer chose another time")
+
+
+def _case_of(token: str | None, request: HttpRequest) -> tuple[str, str]:
+    """The case (reference, kind) a signed case link names, or ("", "").
+
+    A forged, expired or other tenant's token is ignored on purpose: the customer sees no error and the
+    booking is simply made without a case (staff can still link it on the appointment page). Anyone can
+    type anything into a public URL, so nothing unsigned ever reaches the booking.
+    """
+    if not token or len(token) > 1000:
+        return "", ""
+    try:
+        return case_from_link(token, tenant_id=request.tenant.pk)
+    except BadLink:
+        return "", ""
+
+
+def _case_token(token: str | None, request: HttpRequest) -> str:
+    """The token itself when it is valid here (to carry through the pages), else ""."""
+    return token if token and _case_of(token, request)[0] else ""
+
+
+def _case_keep(request: HttpRequest, reference: str, case_token: str) -> None:
+    """Remembers the case link a hold was made from, keyed by the hold's reference (the last ten)."""
+    if not case_token:
+        return
+    cases = request.session.get(CASES, {})
+    request.session[CASES] = {**dict(list(cases.items())[-9:]), reference: case_token}
 
 
 def _draft(data: Any) -> dict[str, Any]:

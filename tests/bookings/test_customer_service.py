@@ -312,6 +312,8 @@ def test_reschedule_and_cancel(tenant, other_tenant, kind, desk, member_of, clie
     assert booking.status == BookingStatus.CANCELLED and booking.starts_at == at(MONDAY, 14)
     assert booking.cancellation_reason == "Caller no longer needs it"
     assert {action for action, actor in actions if actor} >= {"rescheduled", "cancelled"}
+    again = desk.get(f"/staff/bookings/{booking.pk}/cancel/")
+    assert again.status_code == 409 and "This booking can no longer be cancelled." in again.content.decode()
     officer = client_for(tenant, member_of(tenant, Role.OFFICER))
     assert officer.get(f"/staff/bookings/{booking.pk}/cancel/").status_code == 403
     other_desk = client_for(other_tenant, member_of(other_tenant, Role.CUSTOMER_SERVICE))

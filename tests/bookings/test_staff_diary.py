@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
@@ -397,11 +398,8 @@ def test_recording_an_outcome_from_the_page_and_booking_the_follow_up(world, ten
     assert response.status_code == 303 and response.url == url
     page = client.get(url).content.decode()
     assert "Kitchen clean" in page and "The outcome is recorded." in page
-    link = (
-        f"/staff/book/?customer={world['customer'].pk}&amp;type={world['kind'].pk}"
-        f"&amp;follow_up_of={booking.pk}&amp;after=2027-03-01"
-    )
-    assert link in page
+    # An officer cannot book (/staff/book/ is for the desk), so is told who will rather than given the form.
+    assert "Customer services will book it." in page and 'action="/staff/book/"' not in page
     assert "outcome_recorded" in page  # the history
     with scope(tenant=tenant):
         booking.refresh_from_db()
@@ -489,3 +487,52 @@ def test_case_page_query_count_is_fixed(world, tenant, client_for, django_assert
     with django_assert_max_num_queries(10):
         page = client.get("/staff/cases/BIG/")
     assert page.content.decode().count('class="appointment"') == 30
+
+
+@pytest.mark.usefixtures("frozen")
+def test_follow_up_form_picks_the_interval_and_type_and_lands_on_the_booking_flow(
+    world, tenant, client_for
+) -> None:
+    booking = book(tenant, world["kind"], world["customer"], at(MONDAY, 10), officers=[world["officer"]])
+    other = b.appointment_type(tenant, name="Revisit", slug="revisit")
+    b.appointment_type(tenant, name="Retired", slug="retired", is_active=False)
+    client = desk(tenant, client_for, Role.CUSTOMER_SERVICE)
+    url = f"/staff/bookings/{booking.pk}/"
+    assert 'action="/staff/book/"' not in client.get(url).content.decode()  # no follow-up needed yet
+    with scope(tenant=tenant):
+        booking_outcome_record(
+            booking=booking, outcome="completed", notes="", follow_up_needed=True, actor=None, now=TODAY_NOON
+        )
+    page = client.get(url).content.decode()
+    form = page[page.index('action="/staff/book/"') : page.index("Find a time for the follow-up")]
+    assert (
+        'method="get"' in page[page.index('action="/staff/book/"') - 40 : page.index('action="/staff/book/"')]
+    )
+    assert f'name="customer" value="{world["customer"].pk}"' in form
+    assert f'name="follow_up_of" value="{booking.pk}"' in form
+    # Monday 1 March 2027 + 1 week, 2 weeks, 4 weeks (the default), 3 months, 6 months.
+    after = re.findall(r'name="after" value="([0-9-]+)"', form)
+    assert after == ["2027-03-08", "2027-03-15", "2027-03-29", "2027-06-01", "2027-09-01"]
+    assert re.search(r'value="2027-03-29" id="[^"]+" checked', form)
+    assert len(re.findall(r'<label for="follow-up-after-', form)) == 5
+    assert '<label class="label" for="follow-up-type">' in form
+    types = re.findall(r'<option value="(\d+)"( selected)?', form)
+    assert types[0] == (str(world["kind"].pk), " selected")
+    assert (str(other.pk), "") in types and len(types) == 2  # the inactive type is not offered
+
+    # Submitting the form (as a browser would, a GET) lands on the booking flow from that date.
+    landed = client.get(
+        "/staff/book/",
+        {
+            "customer": world["customer"].pk,
+            "follow_up_of": booking.pk,
+            "after": "2027-03-29",
+            "type": other.pk,
+        },
+    )
+    assert landed.status_code == 302
+    assert landed.url.startswith("/staff/book/revisit/?")
+    query = parse_qs(urlsplit(landed.url).query)
+    assert query["after"] == ["2027-03-29"] and query["follow_up_of"] == [str(booking.pk)]
+    slots = client.get(landed.url)
+    assert slots.status_code == 200 and "29 March 2027" in slots.content.decode()
