@@ -26,10 +26,16 @@ from accounts.models import Role
 from accounts.permissions import role_required
 from bookings.access import DESK_ROLES, access_booking, access_customer
 from bookings.availability import earliest_slot
-from bookings.customer_search import PAGE_SIZE, CustomerQuery, customers_matching
 from bookings.errors import BookingError, ContactRefused, IdempotencyConflict, SlotUnavailable
 from bookings.forms import SlotForm
+from bookings.forms.customer_service import (
+    CallerDetailsForm,
+    CustomerEditForm,
+    CustomerSearchForm,
+    StaffCancelForm,
+)
 from bookings.models import Booking, BookingStatus, Channel, Customer
+from bookings.selectors.customer_search import PAGE_SIZE, CustomerQuery, customers_matching
 from bookings.services import (
     booking_cancel,
     booking_confirm_for_caller,
@@ -37,7 +43,6 @@ from bookings.services import (
     booking_reschedule,
     customer_update,
 )
-from bookings.staff_forms import CallerDetailsForm, CustomerEditForm, CustomerSearchForm, StaffCancelForm
 from notifications.models import Message
 from scheduling.models import AppointmentType
 

@@ -21,10 +21,10 @@ from accounts.models import Officer, Team
 from accounts.permissions import has_role, role_required
 from bookings.access import DESK_ROLES, SCHEDULER_ROLES, access_booking, access_customer
 from bookings.availability import displacement_options, earliest_slot
-from bookings.desk import CONFLICT_QUEUE_PAGE_SIZE, conflict_remedies, team_calendar
-from bookings.desk_forms import EmergencyConfirmForm, EmergencyForm, ReassignForm, RemedyForm
 from bookings.errors import BookingError, SlotUnavailable
+from bookings.forms.desk import EmergencyConfirmForm, EmergencyForm, ReassignForm, RemedyForm
 from bookings.models import ConflictItem
+from bookings.selectors.desk import CONFLICT_QUEUE_PAGE_SIZE, conflict_remedies, team_calendar
 from bookings.services import booking_reassign, conflict_resolve
 from bookings.services.emergency import booking_create_emergency
 

@@ -26,11 +26,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Officer, Role
 from accounts.permissions import STAFF_ROLES, has_role, membership_for, role_required
-from bookings import diary
 from bookings.access import DESK_ROLES, access_officer
-from bookings.diary_forms import CaseLinkForm, CaseSearchForm, OutcomeForm
 from bookings.errors import BookingError
+from bookings.forms.diary import CaseLinkForm, CaseSearchForm, OutcomeForm
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
+from bookings.selectors import diary
 from bookings.services import booking_case_link, booking_outcome_record
 from bookings.tokens import case_link_token
 from scheduling.models import AppointmentType

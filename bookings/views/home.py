@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from accounts.permissions import STAFF_ROLES, membership_for, role_required
-from bookings import diary
+from bookings.selectors import diary
 
 
 @role_required(*STAFF_ROLES)

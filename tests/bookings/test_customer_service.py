@@ -11,8 +11,8 @@ from django.db import connection
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Role
-from bookings.customer_search import CustomerQuery, customers_by_text, customers_matching
 from bookings.models import Booking, BookingEvent, BookingStatus, Channel, Customer, CustomerEvent
+from bookings.selectors.customer_search import CustomerQuery, customers_by_text, customers_matching
 from bookings.services import booking_create
 from notifications.models import Message
 from tests import builders as b

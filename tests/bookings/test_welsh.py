@@ -35,7 +35,7 @@ PORTAL_TEMPLATES = [
 PORTAL_PYTHON = [
     BASE / path
     for path in (
-        "bookings/forms.py",
+        "bookings/forms/__init__.py",
         "bookings/views/portal.py",
         "bookings/errors.py",
         "scheduling/errors.py",

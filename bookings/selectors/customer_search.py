@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Upper
 
-from .contacts import normalise_phone
-from .models import Booking, Customer
+from bookings.contacts import normalise_phone
+from bookings.models import Booking, Customer
 
 # Shorter queries match too much to be useful (and a trigram needs three characters).
 MIN_QUERY_LENGTH = 3

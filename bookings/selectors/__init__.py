@@ -1,4 +1,5 @@
-"""Reads that views, tasks and services share."""
+"""Reads that views, tasks and services share: the portal's here; the staff workspace's in `diary`,
+`customer_search` and `desk`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from collections.abc import Collection
 from datetime import datetime
 from itertools import groupby
 
+from bookings.models import Booking, BookingStatus
 from scheduling.models import AppointmentType, Category
-
-from .models import Booking, BookingStatus
 
 
 def portal_services_by_category() -> list[tuple[Category, list[AppointmentType]]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import PortalForm
-from .models import BookingStatus, CaseKind
+from bookings.forms import PortalForm
+from bookings.models import BookingStatus, CaseKind
 
 CASE_REFERENCE_MAX_LENGTH = 100
 

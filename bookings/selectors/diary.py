@@ -18,9 +18,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from accounts.models import Officer
+from bookings.models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus, Channel, ConflictItem
 from scheduling.models import Absence, LocationMode
-
-from .models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus, Channel, ConflictItem
 
 # What an officer's diary shows: appointments still to happen and those with an outcome.
 DIARY_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)

@@ -1,4 +1,7 @@
-"""Portal forms: shape and input validation only; the services decide what may happen."""
+"""Forms: shape and input validation only; the services decide what may happen.
+
+The portal's forms are here; the staff workspace's are in `diary`, `customer_service` and `desk`.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.models import AppointmentType, LocationMode, Question, QuestionKind
-
-from .contacts import (
+from bookings.contacts import (
     ACCESSIBILITY_NEEDS_MAX_LENGTH,
     ADDRESS_LINE_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -26,6 +27,7 @@ from .contacts import (
     address_join,
     normalise_phone,
 )
+from scheduling.models import AppointmentType, LocationMode, Question, QuestionKind
 
 MOBILE = RegexValidator(
     r"^\+?[0-9 ()-]{10,20}$", _("Enter a mobile number, like 07700 900 982 or +44 7700 900 982.")

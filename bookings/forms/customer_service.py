@@ -11,9 +11,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from scheduling.models import AppointmentType, LocationMode
-
-from .contacts import (
+from bookings.contacts import (
     ACCESSIBILITY_NEEDS_MAX_LENGTH,
     ADDRESS_LINE_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
@@ -26,9 +24,10 @@ from .contacts import (
     address_join,
     normalise_phone,
 )
-from .customer_search import MIN_QUERY_LENGTH
-from .forms import MOBILE, POSTCODE, PortalForm, question_field
-from .models import CaseKind
+from bookings.forms import MOBILE, POSTCODE, PortalForm, question_field
+from bookings.models import CaseKind
+from bookings.selectors.customer_search import MIN_QUERY_LENGTH
+from scheduling.models import AppointmentType, LocationMode
 
 
 class CustomerSearchForm(PortalForm):
