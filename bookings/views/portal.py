@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -457,6 +458,8 @@ def slot_picker_response(
         "problem": problem,
         "alternatives": alternatives or [],
         "zone_name": appointment_type.tenant.time_zone,
+        # What the week links carry on (a portal case link; the staff flow passes its own).
+        "carry": f"&case={quote(extra['case_token'])}" if extra.get("case_token") else "",
         **extra,
     }
     name = f"{template}#slot-picker" if request.htmx and not request.htmx.boosted else template
