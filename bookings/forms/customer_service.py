@@ -24,7 +24,7 @@ from bookings.contacts import (
     address_join,
     normalise_phone,
 )
-from bookings.forms import MOBILE, POSTCODE, PortalForm, question_field
+from bookings.forms import MOBILE, POSTCODE, DetailsForm, PortalForm, question_field
 from bookings.models import CaseKind
 from bookings.selectors.customer_search import MIN_QUERY_LENGTH
 from scheduling.models import AppointmentType, LocationMode
@@ -108,12 +108,8 @@ class CallerDetailsForm(ContactFields):
 
     field_order = ["full_name", *ContactFields.base_fields]
 
-    CONTACT_CHOICES = [
-        ("email", _("Email")),
-        ("sms", _("Text message")),
-        ("both", _("Email and text message")),
-        ("none", _("Do not contact")),
-    ]
+    # The portal's choices, and one only staff may make for a caller who asks not to be contacted.
+    CONTACT_CHOICES = [*DetailsForm.CONTACT_CHOICES, ("none", _("Do not contact"))]
 
     full_name = forms.CharField(
         label=_("Full name"),
