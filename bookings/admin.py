@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 
 from accounts.admin import TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 
+from .contacts import normalise_phone, validate_mobile
 from .errors import BookingError
 from .models import (
     Booking,
@@ -32,6 +33,7 @@ from .models import (
     Customer,
     CustomerEvent,
     IdempotencyKey,
+    SurveyResponse,
 )
 from .services import customer_create, customer_merge, customer_update
 from .services.customers import EDITABLE
@@ -50,6 +52,12 @@ class ReadOnlyMixin:
 
 class CustomerForm(TenantAdminForm):
     """Says in words what the customer constraints refuse: no contact details, or someone else's."""
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data.get("phone", "")
+        if phone:
+            validate_mobile(phone)
+        return normalise_phone(phone)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -216,3 +224,15 @@ class ConflictItemAdmin(ReadOnlyMixin, TenantModelAdmin):
     list_filter = ["cause"]
     list_select_related = ["booking", "officer__user", "resolved_by"]
     ordering = ["-detected_at"]
+
+
+@admin.register(SurveyResponse, site=tenant_admin_site)
+class SurveyResponseAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """Customers' answers to the satisfaction survey, as they gave them; nobody edits an answer."""
+
+    list_display = ["created_at", "booking", "score", "comment"]
+    list_filter = ["score"]
+    list_select_related = ["booking"]
+    search_fields = ["booking__reference", "comment"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]

@@ -1,4 +1,5 @@
-"""iCalendar files for a booking: the same UID for its whole life, SEQUENCE bumped by every move."""
+"""iCalendar files for a booking: the same UID for its whole life as the invitations emailed about it, and
+their SEQUENCE (`Booking.sequence`, raised by every change the customer is told of)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from .models import Booking, BookingStatus
 
 
 def booking_uid(booking: Booking) -> str:
-    return f"{booking.reference.lower()}.{booking.appointment_type.tenant.slug}@bookings"
+    """Unique by the booking's random public id alone; no host name in it, since hosts can change."""
+    return f"{booking.public_id}@bookings"
 
 
 def booking_calendar(booking: Booking) -> bytes:
@@ -25,7 +27,7 @@ def booking_calendar(booking: Booking) -> bytes:
     event.add("dtstamp", timezone.now())
     event.add("dtstart", booking.starts_at)
     event.add("dtend", booking.ends_at)
-    event.add("sequence", booking.events.filter(action="rescheduled").count())
+    event.add("sequence", booking.sequence)
     event.add("summary", f"{appointment_type.name} – {tenant.name}")
     if booking.location:
         event.add("location", booking.location)

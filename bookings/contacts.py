@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
 if TYPE_CHECKING:
     from bookings.models import Customer
 
@@ -22,17 +27,49 @@ TOWN_MAX_LENGTH = 100
 POSTCODE_MAX_LENGTH = 10
 ACCESSIBILITY_NEEDS_MAX_LENGTH = 2000
 ADDRESS_SEPARATOR = ", "
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+MOBILE_INVALID = _("Enter a mobile number, like 07700 900 982 or +44 7700 900 982.")
+MOBILE_NOT_MOBILE = _("Enter a mobile number: this number cannot receive text messages.")
 # A visit's location is the address joined: two lines, town and postcode with three separators between.
 LOCATION_MAX_LENGTH = (
     2 * ADDRESS_LINE_MAX_LENGTH + TOWN_MAX_LENGTH + POSTCODE_MAX_LENGTH + 3 * len(ADDRESS_SEPARATOR)
 )
 
 
+def _parsed(phone: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(phone, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def normalise_phone(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    if digits.startswith("07") and len(digits) == 11:  # UK mobile written nationally
-        digits = "+44" + digits[1:]
-    return digits
+    """A phone number in E.164 (+447700900123), however it was written (national numbers are read in
+    settings.PHONE_REGION); text that cannot be a number comes back as its digits, so it matches nothing."""
+    number = _parsed(phone)
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+def is_drama_number(e164: str) -> bool:
+    """Ofcom's mobile numbers for drama (07700 900000 to 900999): well formed, but no phone has one."""
+    return e164.startswith("+447700900") and len(e164) == 13
+
+
+def validate_mobile(phone: str) -> None:
+    """Refuses what cannot receive a text: not a phone number, an extension, or a landline or other number
+    that is not a mobile's (numbers that may be either, as in North America, are accepted)."""
+    number = _parsed(phone)
+    if number is None or number.extension:
+        raise ValidationError(MOBILE_INVALID, code="invalid")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if settings.PHONE_ACCEPT_DRAMA_NUMBERS and is_drama_number(e164):
+        return
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(MOBILE_INVALID, code="invalid")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise ValidationError(MOBILE_NOT_MOBILE, code="not_mobile")
 
 
 def normalise_email(email: str) -> str:

@@ -50,3 +50,7 @@ class TooManyHolds(BookingError):
 
 class CodeNotSent(BookingError):
     """The mail or SMS provider failed while sending a one-time code; nothing was changed."""
+
+
+class SurveyAnswered(BookingError):
+    """The survey of this booking was answered already; the first answer stands."""

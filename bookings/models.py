@@ -209,6 +209,9 @@ class Booking(TenantOwned):
         verbose_name=_("follow-up of"),
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
+    # The calendar invitation's SEQUENCE: raised with every change the customer is told of (a new time, a
+    # new officer they chose, a cancellation), so their calendar replaces the older copy.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     allocation_reason = models.CharField(max_length=300, blank=True)
     cancellation_reason = models.CharField(_("reason"), max_length=500, blank=True)
     contact_name = models.CharField(_("name given"), max_length=NAME_MAX_LENGTH, blank=True)
@@ -339,6 +342,30 @@ class BookingEvent(AuditEvent):
 
     def __str__(self) -> str:
         return f"{self.booking}: {self.action}"
+
+
+SURVEY_COMMENT_MAX_LENGTH = 2000
+
+
+class SurveyResponse(TenantOwned):
+    """A customer's score (1 to 5) and comment on a completed appointment: one per booking, never changed.
+
+    The one-to-one key makes a second answer (two tabs, a double click) fail in the database, whatever the
+    view checked before."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="survey_response")
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True, max_length=SURVEY_COMMENT_MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="survey_score_one_to_five"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booking}: {self.score}"
 
 
 class IdempotencyKey(TenantOwned):

@@ -1,7 +1,7 @@
 """Signed, expiring links and one-time codes that let a customer manage their booking without an account.
 
-Manage links name the booking by its public id (a random UUID), never its sequential pk: even someone who
-holds the signing key cannot reach a booking whose public id they have not been sent.
+Manage and survey links name the booking by its public id (a random UUID), never its sequential pk: even
+someone who holds the signing key cannot reach a booking whose public id they have not been sent.
 
 One-time codes resist guessing. Every attempt is counted atomically in Redis (the cache's `add` then
 `incr`), per booking and per client, in fixed windows that issuing a new code does not reset. Only the
@@ -29,12 +29,15 @@ from bookings.models import CaseKind
 
 MANAGE_SALT = "bookings.manage-link"
 MANAGE_LINK_MAX_AGE = timedelta(days=90)
+SURVEY_SALT = "bookings.survey-link"
+SURVEY_LINK_MAX_AGE = timedelta(days=14)
 CASE_SALT = "bookings.case-link"
 CASE_LINK_MAX_AGE = timedelta(days=60)
 
 
 class BadLink(Exception):
-    """A manage link that was tampered with, belongs elsewhere, or has expired (`expired` tells which)."""
+    """A manage or survey link that was tampered with, belongs elsewhere, or has expired (`expired` tells
+    which)."""
 
     def __init__(self, *, expired: bool) -> None:
         super().__init__("expired" if expired else "invalid")
@@ -49,14 +52,41 @@ class CodeEntryLocked(Exception):
         self.until = until
 
 
-def manage_token(*, tenant_id: int, public_id: uuid.UUID) -> str:
-    return signing.dumps({"t": tenant_id, "p": str(public_id)}, salt=MANAGE_SALT, compress=True)
+class _SignedAt(signing.TimestampSigner):
+    """Signs as if at `at`: a link in a reminder queued months ahead counts its life from when it is sent."""
+
+    def __init__(self, *, at: datetime, salt: str) -> None:
+        super().__init__(salt=salt)
+        self.at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.at.timestamp()))
+
+
+def manage_token(*, tenant_id: int, public_id: uuid.UUID, valid_from: datetime | None = None) -> str:
+    """A manage link's token, good for MANAGE_LINK_MAX_AGE from `valid_from` (default: now)."""
+    signer = _SignedAt(at=valid_from or timezone.now(), salt=MANAGE_SALT)
+    return signer.sign_object({"t": tenant_id, "p": str(public_id)}, compress=True)
 
 
 def public_id_from_manage_token(token: str, *, tenant_id: int) -> uuid.UUID:
     """The booking's public id; BadLink for a forged, foreign, expired or old-style (pk) token."""
+    return _public_id_from(token, salt=MANAGE_SALT, max_age=MANAGE_LINK_MAX_AGE, tenant_id=tenant_id)
+
+
+def survey_token(*, tenant_id: int, public_id: uuid.UUID) -> str:
+    """The satisfaction survey's link for one booking, bound to the tenant, good for SURVEY_LINK_MAX_AGE."""
+    return signing.dumps({"t": tenant_id, "p": str(public_id)}, salt=SURVEY_SALT, compress=True)
+
+
+def public_id_from_survey_token(token: str, *, tenant_id: int) -> uuid.UUID:
+    """The booking's public id; BadLink for a forged, foreign, expired or malformed token."""
+    return _public_id_from(token, salt=SURVEY_SALT, max_age=SURVEY_LINK_MAX_AGE, tenant_id=tenant_id)
+
+
+def _public_id_from(token: str, *, salt: str, max_age: timedelta, tenant_id: int) -> uuid.UUID:
     try:
-        data = signing.loads(token, salt=MANAGE_SALT, max_age=MANAGE_LINK_MAX_AGE)
+        data = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired as error:
         raise BadLink(expired=True) from error
     except signing.BadSignature as error:

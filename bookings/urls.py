@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import customer_service, desk, diary, home
+from .views import customer_service, desk, diary, home, survey, unreachable
 from .views import portal as views
 
 app_name = "bookings"
@@ -20,7 +20,9 @@ urlpatterns = [
     path("manage/<str:token>/cancel/", views.manage_cancel, name="manage-cancel"),
 ]
 
+urlpatterns += survey.urls
 urlpatterns += home.urls
 urlpatterns += diary.urls
 urlpatterns += customer_service.urls
 urlpatterns += desk.urls
+urlpatterns += unreachable.urls

@@ -149,6 +149,7 @@ class AppointmentTypeAdmin(OfficerChoicesMixin, TenantModelAdmin):
             },
         ),
         (_("Who does it"), {"fields": ["allocation_strategy", "named_officer"]}),
+        (_("Messages to the customer"), {"fields": ["reminder_hours", "survey_enabled"]}),
     ]
 
 

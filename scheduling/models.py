@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -88,6 +88,20 @@ class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
 MAX_MINUTES = [MaxValueValidator(24 * 60)]
 
 
+# Reminders go out at most 30 days before an appointment.
+REMINDER_HOURS_MAX = 720
+
+
+def default_reminder_hours() -> list[int]:
+    """Two days and two hours before: time to rearrange, and a nudge on the day."""
+    return [48, 2]
+
+
+def validate_reminder_hours(value: list[int]) -> None:
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Give each number of hours once."))
+
+
 class AppointmentType(TenantOwned):
     """A service customers or staff can book, and every rule about when and by whom it can happen."""
 
@@ -142,6 +156,22 @@ class AppointmentType(TenantOwned):
         _("documents to bring"), blank=True, max_length=4000, help_text=_("One per line.")
     )
     cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cut-off (hours)"), default=24)
+    reminder_hours = ArrayField(
+        models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(REMINDER_HOURS_MAX)]),
+        verbose_name=_("reminders (hours before)"),
+        default=default_reminder_hours,
+        blank=True,
+        validators=[validate_reminder_hours],
+        help_text=_(
+            "When to remind the customer, in hours before the appointment, separated by commas (48,2 is two "
+            "days and two hours before). Leave empty for no reminders."
+        ),
+    )
+    survey_enabled = models.BooleanField(
+        _("satisfaction survey"),
+        default=True,
+        help_text=_("After a completed appointment, ask the customer to score it from 1 to 5."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ScopedManager(

@@ -30,6 +30,7 @@ from accounts.admin import platform_admin_site, tenant_admin_site
 from accounts.forms import TenantLoginForm
 from accounts.models import Role, Tenant, User
 from bookings.forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm, question_field
+from bookings.forms.survey import SurveyForm
 from config.middleware import methods_allowed_by
 from scheduling.models import Question, QuestionKind
 
@@ -137,6 +138,7 @@ PORTAL_FORMS: dict[str, type[forms.Form]] = {
     "bookings:manage-cancel": CancelForm,
     "bookings:find": FindBookingForm,
     "bookings:verify-code": CodeForm,
+    "bookings:survey": SurveyForm,
     "accounts:login": TenantLoginForm,
 }
 

@@ -45,6 +45,7 @@ from accounts.admin import platform_admin_site, tenant_admin_site
 from accounts.models import Membership, Role, Skill, Team, Tenant, User
 from bookings.forms import parse_start
 from bookings.models import Booking, ConflictCause, ConflictItem
+from bookings.tokens import survey_token
 from config.middleware import has_control_characters, has_date_out_of_range
 from notifications.fakes import RecordingTwilioClient
 from scheduling.models import (
@@ -96,6 +97,7 @@ class TenantWorld:
     held: str = ""
     confirmed: str = ""
     token: str = ""
+    survey_token: str = ""  # the confirmed booking's satisfaction survey link
     email: str = ""
     phone: str = ""
     officer_id: int = 0
@@ -230,6 +232,7 @@ def build_tenant(client: Client, tenant: Tenant, slug: str, n: int) -> TenantWor
         confirmed.update(case_reference=w.case_reference, case_kind="inspection")
         booking = confirmed.get()
         w.booking_id, w.customer_id = booking.pk, booking.customer_id
+        w.survey_token = survey_token(tenant_id=tenant.pk, public_id=booking.public_id)
         w.conflict_id = ConflictItem.objects.create(
             tenant=tenant, booking=booking, cause=ConflictCause.ABSENCE, detail="An absence over it"
         ).pk
@@ -326,7 +329,7 @@ def parameter(w: World, target: Target, name: str, which: str) -> str:
     if name == "reference":
         return side.held if target.name == "bookings:details" and which == "own" else side.confirmed
     if name == "token":
-        return side.token
+        return side.survey_token if target.name == "bookings:survey" else side.token
     if name == "booking_id":
         return str(side.booking_id)
     if name == "ref":

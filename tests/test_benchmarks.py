@@ -121,3 +121,16 @@ def test_scenario_bookings_sit_in_open_hours_clear_of_holidays_and_absences() ->
             officer_id == assignment.officer_id and starts_at < upper and lower < ends_at
             for officer_id, starts_at, ends_at in absences
         )
+
+
+@pytest.mark.worker
+def test_bench_notifications_sends_each_message_once_through_real_workers(monkeypatch) -> None:
+    # The workers it starts read the spool directories it gives them through the worker test settings.
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.worker_settings")
+
+    result = run("bench_notifications", "--messages", "40", "--workers", "1")
+
+    assert set(result) == {"messages", "workers", "seconds", "per_second", "sent", "duplicates", "lost"}
+    assert (result["messages"], result["sent"], result["duplicates"], result["lost"]) == (40, 40, 0, 0)
+    assert result["per_second"] > 0
+    assert scratch_left() == []

@@ -2,65 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import Role
 from accounts.tasking import enqueue_on_commit
 from accounts.tasks import worker_probe
-from config.database_url import database_url
 from tests.factories import MembershipFactory, TenantFactory
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.workers import worker_start, worker_stop
 
 
 @pytest.fixture
 def worker_queue(transactional_db: None) -> Iterator[str]:
-    """Starts `celery worker` on a queue of its own, so no other worker (say, `make run`'s) takes the task."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = worker_start(queue)
     try:
         yield queue
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker_stop(worker)
 
 
 @pytest.mark.worker

@@ -26,12 +26,12 @@ from bookings.contacts import (
     ContactDetails,
     address_join,
     normalise_phone,
+    validate_mobile,
 )
 from scheduling.models import AppointmentType, LocationMode, Question, QuestionKind
 
-MOBILE = RegexValidator(
-    r"^\+?[0-9 ()-]{10,20}$", _("Enter a mobile number, like 07700 900 982 or +44 7700 900 982.")
-)
+# Texts go to mobiles only: a landline, an extension or a number that does not exist is refused here.
+MOBILE = validate_mobile
 POSTCODE = RegexValidator(
     r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$", _("Enter a real postcode, like SW1A 1AA.")
 )

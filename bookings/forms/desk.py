@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from bookings.contacts import validate_mobile
 from bookings.models import NAME_MAX_LENGTH
 from scheduling.models import AppointmentType, Priority
 
@@ -59,7 +60,9 @@ class EmergencyForm(forms.Form):
     full_name = forms.CharField(
         label=_("New customer's full name"), required=False, max_length=NAME_MAX_LENGTH
     )
-    phone = forms.CharField(label=_("Mobile number"), required=False, max_length=30)
+    phone = forms.CharField(
+        label=_("Mobile number"), required=False, max_length=30, validators=[validate_mobile]
+    )
     email = forms.EmailField(label=_("Email address"), required=False, max_length=254)
     reason = forms.CharField(label=_("Why is it urgent?"), required=False, max_length=300)
 

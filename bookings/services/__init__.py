@@ -28,6 +28,7 @@ from .outcomes import booking_case_link, booking_outcome_record
 from .phone_booking import booking_confirm_for_caller
 from .reassign import NotEligible, booking_reassign
 from .references import REFERENCE_ALPHABET
+from .surveys import survey_answer
 
 __all__ = [
     "HOLD_DURATION",
@@ -59,4 +60,5 @@ __all__ = [
     "customer_update",
     "holds_expire",
     "idempotency_keys_purge",
+    "survey_answer",
 ]

@@ -40,7 +40,7 @@ from .conflict_items import conflicts_open
 from .customers import customer_find_or_create
 from .history import booking_event_record, booking_snapshot
 from .idempotency import Idempotency, idempotency_for, idempotency_record, replayed
-from .messages import customer_tell
+from .messages import customer_tell, reminders_withdraw, survey_invite
 from .placement import (
     PLACEMENT_CONFLICTS,
     assignments_release,
@@ -157,6 +157,7 @@ def booking_confirm(
     notes: str = "",
     case_reference: str = "",
     case_kind: str = "",
+    follow_up_of: Booking | None = None,
     actor: User | None = None,
     now: datetime | None = None,
     idempotency_key: str = "",
@@ -164,10 +165,11 @@ def booking_confirm(
     """Turns a hold into a confirmed booking. A lapsed hold is re-placed if its slot is still free.
 
     The booking keeps `contact` (default: the customer's record as it stands) as the details it was made
-    with; its messages and one-time codes go there. Queues the confirmation in the same transaction.
+    with; its messages and one-time codes go there. Queues the confirmation (for a booking that follows up
+    `follow_up_of`, the follow-up message) and plans the reminders in the same transaction.
     """
     now = now or timezone.now()
-    _tenant_check(booking, customer)
+    _tenant_check(booking, customer, *([follow_up_of] if follow_up_of else []))
     # Without details given (staff booking for a known customer), the record as stored now, not as the
     # caller's copy remembers it.
     contact = contact or ContactDetails.of_customer(Customer.objects.get(pk=customer.pk))
@@ -183,6 +185,7 @@ def booking_confirm(
         notes=notes,
         case_reference=case_reference,
         case_kind=case_kind,
+        **({"follow_up_of": follow_up_of.pk} if follow_up_of else {}),
     )
     try:
         with transaction.atomic():
@@ -196,6 +199,7 @@ def booking_confirm(
                 notes=notes,
                 case_reference=case_reference,
                 case_kind=case_kind,
+                follow_up_of=follow_up_of,
                 actor=actor,
                 now=now,
             )
@@ -217,6 +221,7 @@ def _confirm(
     notes: str,
     case_reference: str,
     case_kind: str,
+    follow_up_of: Booking | None,
     actor: User | None,
     now: datetime,
 ) -> Booking:
@@ -244,6 +249,7 @@ def _confirm(
     booking.notes = notes
     booking.case_reference = case_reference
     booking.case_kind = case_kind if case_reference else ""
+    booking.follow_up_of = follow_up_of
     booking.updated_at = now
     _contact_keep(booking, contact, now)
     booking.save()
@@ -377,7 +383,8 @@ def booking_reschedule(
     apply_notice: bool = True,
     officer_ids: Collection[int] | None = None,
 ) -> Booking:
-    """Moves a booking; its old slot is freed in the same transaction as the new one is taken.
+    """Moves a booking; its old slot is freed in the same transaction as the new one is taken. The customer
+    is told of the new time (a new invitation SEQUENCE) and the reminders are planned for it.
 
     `officer_ids` limits who may take it (the conflict queue's "another officer at the same time")."""
     now = now or timezone.now()
@@ -406,8 +413,9 @@ def booking_reschedule(
             assignments_release(booking)
             place(booking, starts_at, now=now, apply_notice=apply_notice, officer_ids=officer_ids)
             booking.status = BookingStatus.CONFIRMED
+            booking.sequence += 1
             booking.updated_at = now
-            booking.save(update_fields=["status", "updated_at"])
+            booking.save(update_fields=["status", "sequence", "updated_at"])
             event = booking_event_record(
                 booking, "rescheduled", actor=actor, now=now, before=before, after=booking_snapshot(booking)
             )
@@ -430,7 +438,8 @@ def booking_cancel(
     now: datetime | None = None,
     idempotency_key: str = "",
 ) -> Booking:
-    """Cancels a booking (or abandons a hold) and frees its officers and resources."""
+    """Cancels a booking (or abandons a hold) and frees its officers and resources. A confirmed booking's
+    customer is told, with an invitation that takes it out of their calendar; its reminders are withdrawn."""
     now = now or timezone.now()
     _tenant_check(booking)
     idempotency = idempotency_for(idempotency_key, "booking.cancel", booking=booking.pk, reason=reason)
@@ -443,6 +452,8 @@ def booking_cancel(
                 return booking
             allowed = (*ACTIVE_STATUSES, BookingStatus.NEEDS_REBOOKING)
             was_confirmed = booking.status != BookingStatus.HELD
+            if was_confirmed:
+                booking.sequence += 1  # saved by the transition; the invitation it sends cancels
             booking, event = _transition(
                 booking, BookingStatus.CANCELLED, allowed, "cancelled", actor, now, reason
             )
@@ -460,7 +471,7 @@ def booking_cancel(
 def booking_complete(
     *, booking: Booking, notes: str = "", actor: User | None = None, now: datetime | None = None
 ) -> Booking:
-    """Records that the appointment happened."""
+    """Records that the appointment happened, and asks the customer for a score if the type has a survey."""
     return _attended(booking, BookingStatus.COMPLETED, "completed", actor, now or timezone.now(), notes)
 
 
@@ -475,7 +486,8 @@ def booking_mark_no_show(
 def _attended(
     booking: Booking, status: str, action: str, actor: User | None, now: datetime, notes: str = ""
 ) -> Booking:
-    """What happened at a confirmed appointment, once it has started; recording it again changes nothing."""
+    """What happened at a confirmed appointment, once it has started; recording it again changes nothing.
+    Reminders still waiting (none should be: they lapse at the start) are withdrawn."""
     _tenant_check(booking)
     booking = booking_locked(booking)
     if booking.status == status:
@@ -484,6 +496,9 @@ def _attended(
     if notes:
         booking.notes = notes
     booking, _event = _transition(booking, status, [BookingStatus.CONFIRMED], action, actor, now)
+    reminders_withdraw(booking=booking, now=now)
+    if status == BookingStatus.COMPLETED:
+        survey_invite(booking=booking, now=now)
     return booking
 
 
@@ -500,6 +515,7 @@ def bookings_displace(
     for booking in bookings:
         booking = booking_locked(booking)
         officers = sorted(a.officer_id for a in booking.assignments.all() if a.is_active and a.officer_id)
+        booking.sequence += 1  # saved by the transition; the invitation it sends cancels the old time
         booking, event = _transition(
             booking,
             BookingStatus.NEEDS_REBOOKING,

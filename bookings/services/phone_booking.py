@@ -89,12 +89,12 @@ def booking_confirm_for_caller(
                 location=location,
                 notes=notes,
                 case_reference=case_reference,
+                follow_up_of=follow_up_of,
                 actor=actor,
                 now=now,
             )
             booking.case_kind = case_kind
-            booking.follow_up_of = follow_up_of
-            booking.save(update_fields=["case_kind", "follow_up_of"])
+            booking.save(update_fields=["case_kind"])
             if follow_up_of is not None:
                 booking_event_record(
                     booking,

@@ -20,21 +20,14 @@ from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
 from bookings.models import Booking, BookingAssignment, BookingStatus
 from notifications.models import MessageKind
 from scheduling.availability.engine import assign
-from scheduling.models import AllocationStrategy
 
 from .history import booking_event_record, booking_snapshot
-from .messages import customer_tell
+from .messages import customer_tell, officer_matters_to_customer
 from .placement import booking_locked, reraise_unless_conflict
 
 
 class NotEligible(BookingError):
     """The officer cannot take this appointment (skills, hours, absence or another booking)."""
-
-
-def officer_matters_to_customer(booking: Booking) -> bool:
-    """Customers are told of a new officer only where they chose the officer: a type that is always taken
-    by one named officer. Otherwise messages name no officer, and the time and place stay the same."""
-    return booking.appointment_type.allocation_strategy == AllocationStrategy.NAMED_OFFICER
 
 
 def reassign_check(booking: Booking, *, from_officer_id: int, to_officer_id: int, now: datetime) -> None:
@@ -82,7 +75,8 @@ def booking_reassign(
 
     One transaction: the booking row and both officers' calendars are locked (as placement does), the
     assignment is swapped, a "reassigned" event is written and, if the officer matters to the customer
-    (`officer_matters_to_customer`, or `tell_customer`), a change message is queued. Raises NotEligible
+    (`officer_matters_to_customer`, or `tell_customer`), a change message is queued with a new invitation
+    SEQUENCE, and the reminders are planned again (they name the officer). Raises NotEligible
     when the engine says no, SlotUnavailable when a concurrent booking won the officer (nothing changed).
     """
     now = now or timezone.now()
@@ -135,5 +129,7 @@ def booking_reassign(
         if tell_customer is None:
             tell_customer = officer_matters_to_customer(booking)
         if tell_customer:
+            booking.sequence += 1
+            booking.save(update_fields=["sequence"])
             customer_tell(booking=booking, kind=MessageKind.RESCHEDULED, event=event, now=now)
     return booking

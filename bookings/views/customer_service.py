@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -36,6 +35,7 @@ from bookings.forms.customer_service import (
 )
 from bookings.models import Booking, BookingStatus, Channel, Customer
 from bookings.selectors.customer_search import PAGE_SIZE, CustomerQuery, customers_matching
+from bookings.selectors.messages import customer_messages
 from bookings.services import (
     booking_cancel,
     booking_confirm_for_caller,
@@ -43,7 +43,6 @@ from bookings.services import (
     booking_reschedule,
     customer_update,
 )
-from notifications.models import Message
 from scheduling.models import AppointmentType
 
 from .portal import slot_picker_response
@@ -110,12 +109,7 @@ def _customer_context(customer: Customer, form: CustomerEditForm) -> dict[str, A
     )
     upcoming = [b for b in bookings if b.starts_at >= now]
     past = sorted((b for b in bookings if b.starts_at < now), key=lambda b: b.starts_at, reverse=True)
-    topics = [f"booking:{b.reference}" for b in bookings]
-    messages = list(
-        Message.objects.filter(Q(recipient=f"customer:{customer.pk}") | Q(topic__in=topics)).order_by(
-            "-created_at", "-pk"
-        )[:100]
-    )
+    messages = customer_messages(customer, references=[b.reference for b in bookings])
     events = list(customer.events.select_related("actor").order_by("-created_at", "-pk")[:100])
     return {
         "customer": customer,

@@ -126,6 +126,9 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "bookings:staff-home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 # Where the staff diary's "Map" links go; {query} is the URL-encoded location.
+# Links that leave a request (emails, texts, provider callbacks) are built on the tenant's primary host.
+PUBLIC_URL_SCHEME = env.str("PUBLIC_URL_SCHEME", default="https")
+PUBLIC_URL_PORT = env.str("PUBLIC_URL_PORT", default="")
 MAP_URL_PATTERN = env.str("MAP_URL_PATTERN", default="https://www.openstreetmap.org/search?query={query}")
 
 LANGUAGE_CODE = "en-gb"
@@ -152,12 +155,41 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers, but admin JS may.
 X_FRAME_OPTIONS = "DENY"
 
-# Email: any anymail provider by settings; the console backend until one is configured.
+# Email: SMTP to EMAIL_HOST:EMAIL_PORT (locally the mail catcher, scripts/mail_catcher.py), or any anymail
+# provider: EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend, with its settings as ANYMAIL_<ESP>_<NAME>
+# variables (ANYMAIL_POSTMARK_SERVER_TOKEN=...), which all land in ANYMAIL below (README: Email and texts).
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=1025)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a hung mail server cannot hold a worker
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bookings@localhost")
-ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
+# The right-hand side of each email's Message-ID, stable per message so a repeat can be recognised.
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default="bookings.invalid")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value for name, value in env.ENVIRON.items() if name.startswith("ANYMAIL_")
+}
+# "user:password" the ESP's tracking webhooks must send (HTTP basic auth); without it there are none.
+ANYMAIL.setdefault("WEBHOOK_SECRET", "")
+# Delivery reports (delivered, bounced, ...) are taken at /hooks/anymail/<esp>/tracking/ on each tenant host
+# from these ESPs: by default the one EMAIL_BACKEND names.
+_esp = EMAIL_BACKEND.split(".")
+EMAIL_TRACKING_ESPS = env.list(
+    "EMAIL_TRACKING_ESPS",
+    default=[_esp[2]] if _esp[:2] == ["anymail", "backends"] and _esp[2] != "test" else [],
+)
+# Fakes write what they "send" here when set (notifications.fakes): `make run` shows texts in
+# .local/mail/sms/ beside the emails; the benchmarks spool both.
+EMAIL_SPOOL_DIR = env.str("EMAIL_SPOOL_DIR", default="")
+SMS_SPOOL_DIR = env.str("SMS_SPOOL_DIR", default="")
+# Provider webhooks (/hooks/...) are public: bodies larger than this are refused (413).
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Mobile numbers: national ones are read in this region, and all are stored in E.164 (+447700900123).
+PHONE_REGION = env.str("PHONE_REGION", default="GB")
+# Accept Ofcom's numbers for drama (07700 900000 to 900999), which no phone has: the demo and the tests only.
+PHONE_ACCEPT_DRAMA_NUMBERS = env.bool("PHONE_ACCEPT_DRAMA_NUMBERS", default=False)
 
 # Celery: JSON only, acknowledge after the work is done so a killed worker's task is redelivered, and
 # bounded run time so a stuck task cannot hold a worker forever.
@@ -186,6 +218,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.purge_idempotency_keys_everywhere",
         "schedule": crontab(minute="17"),
     },
+    # The outbox sweep: reminders as they fall due, retries, and anything a lost task or a crash left.
+    "send-due-messages": {
+        "task": "notifications.outbox_drain",
+        "schedule": timedelta(seconds=30),
+        "kwargs": {"seconds": 25.0},
+        "options": {"expires": 30},
+    },
     "flag-overdue-conflicts": {
         "task": "bookings.flag_overdue_conflicts_everywhere",
         "schedule": crontab(minute="*/15"),
@@ -197,6 +236,12 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_HTTP_CLIENT = env.str("TWILIO_HTTP_CLIENT", default="")
+TWILIO_TIMEOUT = env.int("TWILIO_TIMEOUT", default=10)  # seconds
+# Ask Twilio to report delivery to /hooks/twilio/status/ on the tenant's host (needs a public host).
+TWILIO_STATUS_CALLBACKS = env.bool("TWILIO_STATUS_CALLBACKS", default=True)
+# The most parts (segments) one text message may take: templates longer than this for the sample booking
+# are refused on save, and a text that still runs over at send time is shortened with an ellipsis.
+SMS_MAX_SEGMENTS = env.int("SMS_MAX_SEGMENTS", default=3)
 
 # Abuse limits on the public portal (per client address, counted in Redis).
 RATELIMIT_USE_CACHE = "default"

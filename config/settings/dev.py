@@ -48,7 +48,13 @@ if DEBUG:  # noqa: F405
     # runserver serves static files from the apps' folders as they change; with DEBUG off (`make run`) they
     # come, as in production, from the hashed, compressed copies that collectstatic put in STATIC_ROOT.
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")  # noqa: F405
+# Email goes by SMTP to the mail catcher `make run` starts on localhost:1025 (base settings), which keeps each
+# message in .local/mail/; texts go to the recording fake, which `make run` has write to .local/mail/sms/.
 TWILIO_HTTP_CLIENT = env.str("TWILIO_HTTP_CLIENT", default="notifications.fakes.RecordingTwilioClient")  # noqa: F405
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="ACdev")  # noqa: F405
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="dev-token")  # noqa: F405
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="+447700900000")  # noqa: F405
+# The demo's customers have Ofcom's drama numbers.
+PHONE_ACCEPT_DRAMA_NUMBERS = env.bool("PHONE_ACCEPT_DRAMA_NUMBERS", default=True)  # noqa: F405
+PUBLIC_URL_SCHEME = env.str("PUBLIC_URL_SCHEME", default="http")  # noqa: F405
+PUBLIC_URL_PORT = env.str("PUBLIC_URL_PORT", default=env.str("PORT", default="8000"))  # noqa: F405

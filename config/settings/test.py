@@ -30,6 +30,11 @@ TWILIO_HTTP_CLIENT = "notifications.fakes.RecordingTwilioClient"
 TWILIO_ACCOUNT_SID = "ACtest"
 TWILIO_AUTH_TOKEN = "test-token"
 TWILIO_FROM_NUMBER = "+447700900000"
+# The tests' customers have Ofcom's drama numbers (07700 900xxx); tests of the production rule turn it off.
+PHONE_ACCEPT_DRAMA_NUMBERS = True
+# Postmark's delivery reports, as a provider's documented payloads exercise them (tests/notifications).
+EMAIL_TRACKING_ESPS = ["postmark"]
+ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "anymail:test-webhook-secret"}  # noqa: F405
 # Tests serve static files through the finders; there is no collected STATIC_ROOT to point WhiteNoise at.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -101,8 +101,10 @@ def codes_reach(client, booking, contact) -> list[str]:
 
 
 def messages_for(booking) -> list[tuple[str, str]]:
+    """Where the booking's messages (confirmation, reminders) go: each (channel, address) once."""
     with scope(tenant=booking.tenant):
-        return list(Message.objects.filter(topic=f"booking:{booking.reference}").values_list("channel", "to"))
+        sent = Message.objects.filter(topic=f"booking:{booking.reference}").values_list("channel", "to")
+        return sorted(set(sent))
 
 
 # --- the variants, through the portal ---------------------------------------------------------------------

@@ -44,12 +44,23 @@ PORTAL_PYTHON = [
         "bookings/contacts.py",
         "config/middleware.py",
         "notifications/channels.py",
+        "bookings/forms/survey.py",
+        "bookings/views/survey.py",
     )
 ] + [
     # What a customer can meet on the portal; staff-only services (outcomes, reassignment, conflicts,
     # emergency and phone bookings) speak to staff, in English.
     BASE / "bookings" / "services" / f"{name}.py"
-    for name in ("codes", "customers", "history", "idempotency", "lifecycle", "messages", "placement")
+    for name in (
+        "codes",
+        "customers",
+        "history",
+        "idempotency",
+        "lifecycle",
+        "messages",
+        "placement",
+        "surveys",
+    )
 ]
 PORTAL_CHOICES = [LocationMode, BookingStatus, QuestionKind, Weekday]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time as clock
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from io import StringIO
@@ -26,11 +25,9 @@ WEDNESDAY = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
 SATURDAY = datetime(2026, 7, 4, 10, 0, tzinfo=UTC)
 
 
-def seed(now: datetime) -> float:
-    started = clock.perf_counter()
+def seed(now: datetime) -> None:
     with time_machine.travel(now, tick=False):
         call_command("seed_demo", "--i-know-this-is-not-production", stdout=StringIO())
-    return clock.perf_counter() - started
 
 
 def tenant(slug: str) -> Tenant:
@@ -66,13 +63,12 @@ def test_demo_days_start_at_the_newcomers_day_and_reach_back_two_weekdays() -> N
 def test_seed_demo_fills_a_fortnight_of_valid_work_once(db) -> None:
     queries = []
     with connection.execute_wrapper(lambda execute, *args: queries.append(1) or execute(*args)):
-        took = seed(WEDNESDAY)
+        seed(WEDNESDAY)
     with scopes_disabled():
         n_bookings = Booking.objects.count()
     # Both tenants, ~400 bookings through the services: bounded work per booking, whatever the load.
     assert 300 < n_bookings < 600
     assert len(queries) < 75 * n_bookings
-    assert took < 180  # seconds; a busy shared runner, see the report for quiet-machine timings
 
     for slug in ["northshire", "southvale"]:
         t = tenant(slug)

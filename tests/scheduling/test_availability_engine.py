@@ -157,34 +157,6 @@ def test_empty_requirements_and_duplicate_keys_are_rejected() -> None:
         find_slots(rules(), [officer, officer], [frozenset({"a"})])
 
 
-def test_intended_load_is_fast() -> None:
-    import random
-    import timeit
-
-    rng = random.Random(7)
-    day = 24 * HOUR
-    calendars = []
-    for n in range(50):
-        open_time = [(d * day + 9 * HOUR, d * day + 17 * HOUR) for d in range(30)]
-        busy = []
-        for _ in range(100):
-            start = rng.randrange(0, 30 * day, 15 * MIN)
-            busy.append((start, start + rng.choice([30, 45, 60]) * MIN))
-        calendars.append(Calendar(("officer", n), open=open_time, busy=normalise(busy)))
-    slot_rules = SlotRules(
-        duration=45 * MIN,
-        buffer_before=10 * MIN,
-        buffer_after=10 * MIN,
-        earliest_start=0,
-        latest_start=30 * day,
-        grid=list(range(0, 30 * day, 15 * MIN)),
-    )
-    keys = [calendar.key for calendar in calendars]
-    requirements = [frozenset(keys[:30]), frozenset(keys[20:])]
-    best = min(timeit.repeat(lambda: find_slots(slot_rules, calendars, requirements), number=3, repeat=3)) / 3
-    assert best < 0.1  # generous for slow CI; typically a few tens of milliseconds
-
-
 # --- properties: interval arithmetic against sets of minutes --------------------------------------
 
 raw_intervals = st.lists(st.tuples(st.integers(-5, 60), st.integers(-5, 60)), max_size=8)

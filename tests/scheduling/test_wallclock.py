@@ -159,15 +159,6 @@ def test_grid_on_ordinary_days() -> None:
     assert grid[-1] == utc(2026, 1, 6, 23, 45)
 
 
-def test_grid_is_fast() -> None:
-    import timeit
-
-    best = min(
-        timeit.repeat(lambda: slot_grid(date(2026, 3, 10), date(2026, 4, 8), LONDON, 5), number=5, repeat=3)
-    )
-    assert best / 5 < 0.005
-
-
 # --- validation -----------------------------------------------------------------------------------
 
 
