@@ -15,11 +15,12 @@ STOP) fail at once. A failed message falls back once to the customer's other cha
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -33,8 +34,6 @@ from .rendering import message_render
 from .services import message_fall_back
 from .sms import sms_segments
 
-# What sending may change on a row, written back in one UPDATE.
-SENDING_FIELDS = ["attempts", "last_error", "provider_id", "sent_at", "segments", "context"]
 # Variables that must not stay readable in the database once sent.
 SECRET_VARIABLES = {MessageKind.CODE: ("code",)}
 
@@ -49,11 +48,7 @@ def message_deliver(message_id: int, *, now: datetime | None = None) -> str:
     """Sends one message if it is still pending and due. Returns what happened: "sent", "retry",
     "failed", "expired", or "skipped" (not pending, not due, or another worker holds it)."""
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(pk=message_id, status=MessageStatus.PENDING)
-            .first()
-        )
+        message = _claim(_CLAIM_ONE, [message_id])
         if message is None or message.due_at > (now or timezone.now()):
             return "skipped"
         return _deliver_locked(message, now=now or timezone.now(), lookups=Lookups())
@@ -72,12 +67,7 @@ def outbox_drain(*, limit: int = 10_000, seconds: float = 50.0, now: datetime | 
     while handled < limit and time.monotonic() < deadline:
         moment = now or timezone.now()
         with transaction.atomic():
-            message = (
-                Message.objects.select_for_update(skip_locked=True)
-                .filter(status=MessageStatus.PENDING, due_at__lte=moment)
-                .order_by("due_at")
-                .first()
-            )
+            message = _claim(_CLAIM_DUE, [moment])
             if message is None:
                 break
             _deliver_locked(message, now=moment, lookups=lookups)
@@ -85,12 +75,65 @@ def outbox_drain(*, limit: int = 10_000, seconds: float = 50.0, now: datetime | 
     return handled
 
 
+# Claiming a row and writing it back are the whole per-message cost of the outbox besides the send, so
+# they are plain SQL rather than ORM queries compiled afresh for every message.
+_TABLE = Message._meta.db_table
+_FIELDS = Message._meta.concrete_fields
+_CLAIM_ONE = (
+    f"SELECT {', '.join(connection.ops.quote_name(field.column) for field in _FIELDS)} FROM {_TABLE} "
+    "WHERE id = %s AND status = 'pending' FOR UPDATE SKIP LOCKED"
+)
+_CLAIM_DUE = (
+    f"SELECT {', '.join(connection.ops.quote_name(field.column) for field in _FIELDS)} FROM {_TABLE} "
+    "WHERE status = 'pending' AND due_at <= %s ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+)
+_WRITE_BACK = (
+    f"UPDATE {_TABLE} SET status = %s, status_at = %s, due_at = %s, attempts = %s, last_error = %s, "
+    "provider_id = %s, sent_at = %s, segments = %s, context = %s::jsonb WHERE id = %s"
+)
+
+
+def _claim(sql: str, params: list[object]) -> Message | None:
+    """Locks a pending message no other worker holds (the one named, or the next due)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(_FIELDS, row, strict=True)
+    ]
+    return Message.from_db(connection.alias, [field.attname for field in _FIELDS], values)
+
+
+def _write_back(message: Message) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _WRITE_BACK,
+            [
+                message.status,
+                message.status_at,
+                message.due_at,
+                message.attempts,
+                message.last_error,
+                message.provider_id,
+                message.sent_at,
+                message.segments,
+                json.dumps(message.context),
+                message.pk,
+            ],
+        )
+
+
 class Lookups:
-    """What one drain reads once per tenant rather than once per message: opted-out numbers and the status
-    callback URL. A STOP that arrives mid-drain is still honoured: Twilio refuses texts to such a number
-    (error 21610), which fails the message for good."""
+    """What one drain reads once per tenant rather than once per message: message wordings, opted-out
+    numbers and the status callback URL. A sweep lasts under a minute, so a template edited meanwhile
+    applies from the next sweep; a STOP that arrives meanwhile is still honoured, as Twilio refuses texts
+    to such a number (error 21610), which fails the message for good."""
 
     def __init__(self) -> None:
+        self.wordings: dict[tuple[int, str, str, str], tuple[str, str]] = {}
         self._opted_out: dict[int, set[str]] = {}
         self._callbacks: dict[int, str] = {}
 
@@ -127,7 +170,7 @@ def _deliver_locked(message: Message, *, now: datetime, lookups: Lookups) -> str
         if error.permanent or message.attempts >= message.max_attempts:
             return _fail(message, now=now)
         message.due_at = now + retry_delay(message.attempts)
-        message.save(update_fields=["attempts", "last_error", "due_at"])
+        _write_back(message)
         return "retry"
     message.provider_id = provider_id[:100]
     message.sent_at = now
@@ -138,7 +181,7 @@ def _deliver_locked(message: Message, *, now: datetime, lookups: Lookups) -> str
 
 
 def _send(message: Message, lookups: Lookups) -> str:
-    rendered = message_render(message)
+    rendered = message_render(message, lookups.wordings)
     if message.channel == MessageChannel.SMS:
         message.segments = sms_segments(rendered.text).segments
         return send_sms(to=message.to, body=rendered.text, status_callback=lookups.status_callback(message))
@@ -163,5 +206,5 @@ def _fail(message: Message, *, now: datetime) -> str:
 def _close(message: Message, status: str, *, now: datetime) -> str:
     message.status = status
     message.status_at = now
-    message.save(update_fields=[*SENDING_FIELDS, "status", "status_at"])
+    _write_back(message)
     return str(status)

@@ -349,8 +349,15 @@ def _usable(kind: str, channel: str, subject: str, body: str, language: str) -> 
     return not template_errors(kind=kind, channel=channel, subject=subject, body=body, language=language)
 
 
-def _wording(message: Message) -> tuple[str, str]:
+def _wording(message: Message, wordings: dict[tuple[int, str, str, str], tuple[str, str]]) -> tuple[str, str]:
     """The tenant's own template for the message if it has one that passes the checks, else the shipped."""
+    key = (message.tenant_id, message.kind, message.channel, message.language)
+    if key not in wordings:
+        wordings[key] = _wording_read(message)
+    return wordings[key]
+
+
+def _wording_read(message: Message) -> tuple[str, str]:
     kind, channel, language = message.kind, message.channel, message.language
     with scope(tenant=message.tenant_id):
         own = (
@@ -374,11 +381,15 @@ def _wording(message: Message) -> tuple[str, str]:
     return shipped_template(language, kind, channel)
 
 
-def message_render(message: Message) -> Rendered:
+def message_render(
+    message: Message, wordings: dict[tuple[int, str, str, str], tuple[str, str]] | None = None
+) -> Rendered:
     """The subject, text and HTML of a message, from its variables (`Message.context`), at send time.
 
-    Takes at most one query (the tenant's own template); templates are compiled once per process."""
-    subject, body = _wording(message)
+    Takes at most one query (the tenant's own template), none when `wordings` (a dict the caller keeps
+    for a batch, such as one outbox sweep) already holds the wording; templates are compiled once per
+    process."""
+    subject, body = _wording(message, {} if wordings is None else wordings)
     return _rendered(
         channel=message.channel,
         language=message.language,

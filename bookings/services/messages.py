@@ -93,7 +93,6 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[Message]:
     if booking.customer_id is None:
         return []
     addresses = _addresses(booking)
-    invite = booking_invite(booking, method="REQUEST")
     start = booking.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
     planned = []
     for hours in sorted(set(booking.appointment_type.reminder_hours), reverse=True):
@@ -112,7 +111,7 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[Message]:
                     context,
                     key,
                     now,
-                    invite,
+                    None,  # the confirmation or change email put it in the calendar already
                     due_at=due,
                     expires_at=booking.starts_at,
                 )

@@ -256,7 +256,7 @@ def test_a_new_officer_is_told_only_when_it_matters_and_then_raises_the_sequence
     changed = told(booking)[2].context
     assert (changed["previous_date"], changed["previous_time"]) == ("", "")  # the time did not move
     # The reminders follow what the customer was last told: planned again, with the new sequence.
-    assert {m.invite["sequence"] for m in pending_reminders(booking)} == {1}
+    assert {m.dedupe_key.split(":")[2] for m in pending_reminders(booking)} == {"1"}
     assert all(Message.objects.get(pk=m.pk).status == MessageStatus.CANCELLED for m in reminders)
 
 
