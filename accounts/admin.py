@@ -114,6 +114,19 @@ def tenant_members(request: HttpRequest) -> models.QuerySet[User]:
     return User.objects.filter(memberships__tenant=request.tenant).distinct().order_by("full_name")
 
 
+class ReadOnlyMixin:
+    """For records written only by services (audit trails, bookings, message logs): viewable, never edited."""
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class TenantModelAdmin(TenantPermissionsMixin, admin.ModelAdmin):
     form = TenantAdminForm
 

@@ -21,7 +21,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.admin import TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
+from accounts.admin import ReadOnlyMixin, TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 
 from .contacts import normalise_phone, validate_mobile
 from .errors import BookingError
@@ -37,17 +37,6 @@ from .models import (
 )
 from .services import customer_create, customer_merge, customer_update
 from .services.customers import EDITABLE
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class CustomerForm(TenantAdminForm):

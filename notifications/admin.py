@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from accounts.admin import TenantAdminForm, TenantModelAdmin, tenant_admin_site
+from accounts.admin import ReadOnlyMixin, TenantAdminForm, TenantModelAdmin, tenant_admin_site
 
 from .models import Message, MessageChannel, MessageTemplate
 from .rendering import VARIABLES, template_errors, template_errors_by_field, template_preview
@@ -110,19 +109,10 @@ class MessageTemplateAdmin(TenantModelAdmin):
 
 
 @admin.register(Message, site=tenant_admin_site)
-class MessageAdmin(TenantModelAdmin):
+class MessageAdmin(ReadOnlyMixin, TenantModelAdmin):
     """What was sent, to whom and what became of it; written only by the outbox, never by hand."""
 
     list_display = ["created_at", "kind", "channel", "to", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["to", "topic", "recipient"]
     ordering = ["-created_at", "-pk"]
-
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin import TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
+from accounts.admin import ReadOnlyMixin, TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 from accounts.models import Officer
 
 from .models import (
@@ -356,7 +356,7 @@ class ServiceBlockAdmin(OfficerChoicesMixin, TenantModelAdmin):
 
 
 @admin.register(ExternalBusy, site=tenant_admin_site)
-class ExternalBusyAdmin(TenantModelAdmin):
+class ExternalBusyAdmin(ReadOnlyMixin, TenantModelAdmin):
     """Imported from officers' own calendars by calendar sync; changes here would be overwritten."""
 
     list_display = ["officer", "starts_at", "ends_at", "source"]
@@ -364,12 +364,3 @@ class ExternalBusyAdmin(TenantModelAdmin):
     list_select_related = ["officer__user"]
     search_fields = ["officer__user__full_name", "source", "uid"]
     date_hierarchy = "starts_at"
-
-    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

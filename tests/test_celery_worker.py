@@ -12,8 +12,8 @@ from django.db import transaction
 from accounts.models import Role
 from accounts.tasking import enqueue_on_commit
 from accounts.tasks import worker_probe
+from benchmarks.workers import worker_start, worker_stop
 from tests.factories import MembershipFactory, TenantFactory
-from tests.workers import worker_start, worker_stop
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ import pytest
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from benchmarks.workers import worker_start, worker_stop
 from notifications.models import Message, MessageChannel, MessageKind, MessageStatus, MessageTemplate
 from notifications.services import message_queue
 from notifications.tasks import message_send, outbox_drain_task
 from tests.factories import TenantFactory
-from tests.workers import worker_start, worker_stop
 
 MESSAGES = 60
 
@@ -72,7 +72,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_pat
     # A worker whose text provider stops answering after 10 texts: it hangs mid-send, its row locked.
     doomed = worker_start(
         queue,
-        settings="tests.worker_settings",
+        settings_module="tests.worker_settings",
         TWILIO_HTTP_CLIENT="tests.notifications.hanging_twilio.HangingTwilioClient",
         HANG_AFTER_TEXTS="10",
         **spools,
@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(tmp_pat
     assert 15 <= sent_before_the_kill < MESSAGES  # in the middle of the batch
 
     # A fresh worker; the fast-path task of every message arrives (again), and the beat's sweep.
-    worker = worker_start(queue, settings="tests.worker_settings", **spools)
+    worker = worker_start(queue, settings_module="tests.worker_settings", **spools)
     try:
         for message in messages:
             message_send.apply_async(args=[message.pk], queue=queue)

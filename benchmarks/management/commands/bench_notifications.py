@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -27,15 +26,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from benchmarks.scenarios import scratch_tenant_create, scratch_tenant_delete
+from benchmarks.workers import worker_start, worker_stop
 from config.celery import app
-from config.database_url import database_url
 from notifications.models import Message, MessageChannel, MessageKind, MessageStatus
 from notifications.tasks import outbox_drain_task
 
@@ -89,12 +86,7 @@ class Command(BaseCommand):
             received = self.spool_read(spool)
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                worker_stop(process)
             scratch_tenant_delete(tenant=tenant)
             shutil.rmtree(spool, ignore_errors=True)
             self.stdout.write(f"deleted {tenant.slug}")
@@ -147,42 +139,18 @@ class Command(BaseCommand):
     def worker_start(self, queue: str, spool: Path, name: str) -> subprocess.Popen[str]:
         for folder in ("mail", "sms"):
             (spool / folder).mkdir(exist_ok=True)
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(connection.settings_dict),
-            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.dev"),
-            "DEBUG": "false",  # as `make run` and production: cached templates, no query log
-            "EMAIL_BACKEND": "notifications.fakes.SpoolEmailBackend",
-            "EMAIL_SPOOL_DIR": str(spool / "mail"),
-            "SMS_SPOOL_DIR": str(spool / "sms"),
-            "TWILIO_HTTP_CLIENT": "notifications.fakes.RecordingTwilioClient",
-            "TWILIO_ACCOUNT_SID": "ACbench",
-            "TWILIO_AUTH_TOKEN": "bench",
-            "TWILIO_FROM_NUMBER": "+447700900000",
-        }
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                queue,
-                "-n",
-                name,
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
+        return worker_start(
+            queue,
+            name=name,
+            quiet=True,
+            DEBUG="false",  # as `make run` and production: cached templates, no query log
+            EMAIL_BACKEND="notifications.fakes.SpoolEmailBackend",
+            EMAIL_SPOOL_DIR=str(spool / "mail"),
+            SMS_SPOOL_DIR=str(spool / "sms"),
+            TWILIO_HTTP_CLIENT="notifications.fakes.RecordingTwilioClient",
+            TWILIO_ACCOUNT_SID="ACbench",
+            TWILIO_AUTH_TOKEN="bench",
+            TWILIO_FROM_NUMBER="+447700900000",
         )
 
     def workers_wait(self, names: set[str]) -> None:
