@@ -15,6 +15,7 @@ import random
 import secrets
 import threading
 import time as clock
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -29,7 +30,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Domain, Membership, Officer, OfficerSkill, Role, Skill, Tenant, User
 from accounts.services import tenant_create
 from bookings.availability import available_slots
-from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Channel, Customer
+from bookings.models import Booking, BookingAssignment, BookingStatus, Channel, Customer
 from bookings.services import REFERENCE_ALPHABET, booking_create
 from demo.scheduling import OFFICER_HOURS, WEEKDAYS
 from scheduling.models import (
@@ -57,6 +58,13 @@ BLOCK_HOURS = OFFICER_HOURS[0]
 # a month that keeps officers about 60% busy, leaving the fragmented free time a real diary has.
 LONG_SHARE = 0.4
 BARRIER_TIMEOUT_SECONDS = 60
+# Past bookings reach this far back, on the short type's grid, and end as most bookings do.
+HISTORY_YEARS = 3
+HISTORY_STATUSES = (
+    (BookingStatus.COMPLETED, 0.7),
+    (BookingStatus.CANCELLED, 0.15),
+    (BookingStatus.CONFIRMED, 0.15),  # never marked completed: still active, still in the overlap index
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class Scenario:
     end: datetime
     now: datetime
     bookings: int = 0
+    history: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,15 +121,20 @@ def scratch_tenant_delete(*, tenant: Tenant) -> None:
     """Deletes a scratch tenant, everything it owns and the user accounts made for its officers.
 
     Bookings protect their customers and types, assignments their officers, and types their category and
-    skills, so bookings go first and types next.
+    skills, so bookings go first (after everything that refers to them) and types next. Bookings go in one
+    plain DELETE: Django's cascade would first fetch every booking's id, a minute per 100,000 of them, and
+    the database's foreign keys still refuse if anything pointing at a booking were left.
     """
     with scopes_disabled(), transaction.atomic():
         if not Domain.objects.filter(tenant=tenant, host=f"{tenant.slug}.{HOST_SUFFIX}").exists():
             raise ValueError(f"{tenant.slug} is not a scratch tenant; refusing to delete it.")
         user_ids = list(Membership.objects.filter(tenant=tenant).values_list("user_id", flat=True))
-        BookingAssignment.objects.filter(tenant=tenant).delete()
-        BookingEvent.objects.filter(tenant=tenant).delete()
-        Booking.objects.filter(tenant=tenant).delete()
+        for relation in Booking._meta.related_objects:
+            if relation.related_model is not Booking:  # follow-ups go with the bookings they follow
+                relation.related_model._base_manager.filter(tenant=tenant).delete()
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Booking._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
         AppointmentType.objects.filter(tenant=tenant).delete()
         tenant.delete()
         User.objects.filter(pk__in=user_ids, email__endswith=f"@{tenant.slug}.{HOST_SUFFIX}").delete()
@@ -412,15 +426,129 @@ def _reference(index: int) -> str:
     return f"BK-{code[:4]}-{code[4:]}"
 
 
+def history_create(
+    *,
+    tenant: Tenant,
+    officer_ids: Sequence[int],
+    appointment_type: AppointmentType,
+    customer_ids: Sequence[int],
+    count: int,
+    first_reference: int,
+    now: datetime,
+    rng: random.Random,
+) -> int:
+    """`count` past bookings of `appointment_type` (no buffers) spread evenly over the officers' open
+    half-hours of the HISTORY_YEARS years before `now`, each with its assignment, mixed as HISTORY_STATUSES.
+
+    They are written with COPY (ids drawn from the sequence first), so 500,000 take about a minute rather
+    than the ten that the ORM would. When they outnumber the open half-hours, the overflow is stacked on
+    the same times as completed or cancelled bookings, which the overlap constraints let share a time.
+    """
+    if not count:
+        return 0
+    tz = tenant.zone
+    today = now.astimezone(tz).date()
+    days = [
+        day
+        for n in range(HISTORY_YEARS * 365, 0, -1)
+        if (day := today - timedelta(days=n)).weekday() in WEEKDAYS
+    ]
+    step = appointment_type.duration
+    starts = [
+        datetime.combine(day, opens, tz) + n * step
+        for day in days
+        for opens, closes in OFFICER_HOURS
+        for n in range(_length((opens, closes)) // step)
+    ]
+    per_officer = -(-count // len(officer_ids))
+    statuses, weights = zip(*HISTORY_STATUSES, strict=True)
+    inactive = [s for s in statuses if s != BookingStatus.CONFIRMED]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Booking._meta.db_table, count],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    prototype = Booking(
+        tenant=tenant,
+        appointment_type=appointment_type,
+        seat=1,
+        channel=Channel.STAFF,
+        allocation_reason="scratch benchmark history",
+        created_at=now,
+        updated_at=now,
+    )
+    varying = ("id", "customer", "status", "starts_at", "ends_at", "reference", "public_id", "session_key")
+    fixed = [f for f in Booking._meta.concrete_fields if f.name not in varying]
+    fixed_values = tuple(f.get_db_prep_save(getattr(prototype, f.attname), connection) for f in fixed)
+    booking_columns = ", ".join(
+        connection.ops.quote_name(Booking._meta.get_field(name).column) for name in varying
+    ) + "".join(f", {connection.ops.quote_name(f.column)}" for f in fixed)
+    assignment_table = connection.ops.quote_name(BookingAssignment._meta.db_table)
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            f"COPY {connection.ops.quote_name(Booking._meta.db_table)} ({booking_columns}) FROM STDIN"
+        ) as copy:
+            assignments = []
+            for index, booking_id in enumerate(ids):
+                officer_id = officer_ids[index % len(officer_ids)]
+                nth = index // len(officer_ids)
+                if per_officer <= len(starts):
+                    cycle, place = 0, nth * len(starts) // per_officer
+                else:
+                    cycle, place = divmod(nth, len(starts))
+                status = rng.choices(statuses if not cycle else inactive, weights if not cycle else None)[0]
+                starts_at = starts[place]
+                reference = _reference(first_reference + index)
+                public_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+                copy.write_row(
+                    (
+                        booking_id,
+                        customer_ids[index % len(customer_ids)],
+                        status,
+                        starts_at,
+                        starts_at + step,
+                        reference,
+                        public_id,
+                        reference,
+                        *fixed_values,
+                    )
+                )
+                assignments.append(
+                    (
+                        tenant.pk,
+                        booking_id,
+                        officer_id,
+                        DateTimeTZRange(starts_at, starts_at + step),
+                        reference,
+                        status == BookingStatus.CONFIRMED,
+                    )
+                )
+        with cursor.copy(
+            f"COPY {assignment_table} (tenant_id, booking_id, officer_id, occupied, session_key, is_active)"
+            " FROM STDIN"
+        ) as copy:
+            for row in assignments:
+                copy.write_row(row)
+    return count
+
+
 # --- scenarios -----------------------------------------------------------------------------------------
 
 
 def availability_scenario_create(
-    *, officers: int, days: int, bookings: int, now: datetime | None = None, seed: int = 0
+    *,
+    officers: int,
+    days: int,
+    bookings: int,
+    history: int = 0,
+    now: datetime | None = None,
+    seed: int = 0,
 ) -> Scenario:
     """A scratch tenant with `officers` officers (Monday to Friday 09:00–12:30 and 13:30–17:00), a
     holiday, absences and a service block, and `bookings` confirmed bookings over a `days`-day window
-    that starts at local midnight two days from `now` (clear of the minimum notice).
+    that starts at local midnight two days from `now` (clear of the minimum notice), beside `history`
+    past bookings (see `history_create`). The tables are analysed afterwards, as autovacuum would have.
 
     The same `seed` builds the same shape of data. On any failure the half-built tenant is deleted.
     """
@@ -458,6 +586,19 @@ def availability_scenario_create(
             now=now,
             rng=rng,
         )
+        past = history_create(
+            tenant=tenant,
+            officer_ids=officer_ids,
+            appointment_type=phone,
+            customer_ids=customer_ids,
+            count=history,
+            first_reference=made,
+            now=now,
+            rng=rng,
+        )
+        with connection.cursor() as cursor:
+            for model in (Booking, BookingAssignment):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     except BaseException:
         scratch_tenant_delete(tenant=tenant)
         raise
@@ -470,6 +611,7 @@ def availability_scenario_create(
         end=datetime.combine(first_day + timedelta(days=days), time.min, tz),
         now=now,
         bookings=made,
+        history=past,
     )
 
 

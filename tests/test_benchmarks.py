@@ -4,7 +4,7 @@ their last line, and leave nothing behind. Timings are not asserted; they are th
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -24,6 +24,7 @@ AVAILABILITY_KEYS = {
     "officers",
     "days",
     "bookings",
+    "history",
     "median_ms",
     "p95_ms",
     "queries",
@@ -68,6 +69,52 @@ def test_bench_availability_reports_json_and_deletes_its_tenant() -> None:
     assert 0 < result["median_ms"] <= result["p95_ms"]
     assert 0 < result["partial_median_ms"] <= result["partial_p95_ms"]
     assert scratch_left() == []
+
+
+def test_bench_availability_history_adds_past_bookings_and_deletes_them() -> None:
+    result = run(
+        "bench_availability",
+        "--officers",
+        "3",
+        "--days",
+        "7",
+        "--bookings",
+        "20",
+        "--history",
+        "50",
+        "--repeat",
+        "1",
+    )
+
+    assert (result["bookings"], result["history"]) == (20, 50)
+    assert result["slots"] > 0
+    assert scratch_left() == []
+    with scopes_disabled():
+        assert not Booking.objects.exists()
+        assert not BookingAssignment.objects.exists()
+
+
+def test_scenario_history_lies_in_the_past_and_respects_the_overlap_constraints() -> None:
+    scenario = availability_scenario_create(officers=2, days=7, bookings=10, history=60, seed=3)
+    try:
+        with scope(tenant=scenario.tenant):
+            past = list(
+                BookingAssignment.objects.filter(booking__starts_at__lt=scenario.now).select_related(
+                    "booking"
+                )
+            )
+    finally:
+        scratch_tenant_delete(tenant=scenario.tenant)
+
+    assert len(past) == scenario.history == 60
+    assert {a.booking.status for a in past} <= {
+        BookingStatus.COMPLETED,
+        BookingStatus.CANCELLED,
+        BookingStatus.CONFIRMED,
+    }
+    assert all(a.is_active == (a.booking.status == BookingStatus.CONFIRMED) for a in past)
+    assert all(a.occupied.upper <= scenario.now for a in past)
+    assert min(a.occupied.lower for a in past) < scenario.now - timedelta(days=2 * 365)
 
 
 def test_bench_availability_keep_leaves_the_tenant_to_inspect() -> None:

@@ -1,6 +1,7 @@
 """Times `available_slots` for one appointment type over a realistic scratch tenant, then deletes it.
 
-    manage.py bench_availability --officers 50 --days 30 --bookings 5000 [--repeat 30] [--keep]
+    manage.py bench_availability --officers 50 --days 30 --bookings 5000 [--history 500000]
+        [--repeat 30] [--keep]
 
 The last line printed is one JSON object, for scripts and CI to compare runs.
 """
@@ -32,25 +33,32 @@ class Command(BaseCommand):
         parser.add_argument("--officers", type=int, default=50)
         parser.add_argument("--days", type=int, default=30, help="length of the window asked about")
         parser.add_argument("--bookings", type=int, default=5000, help="confirmed bookings in the window")
+        parser.add_argument(
+            "--history", type=int, default=0, help="past bookings over the previous three years"
+        )
         parser.add_argument("--repeat", type=int, default=30, help="timed calls, after one warm-up call")
         parser.add_argument("--seed", type=int, default=0, help="the same seed builds the same data")
         parser.add_argument("--keep", action="store_true", help="keep the scratch tenant to look at")
 
     def handle(self, *args: Any, **options: Any) -> None:
         officers, days, bookings, repeat = (options[k] for k in ("officers", "days", "bookings", "repeat"))
-        if officers < 1 or days < 1 or repeat < 1 or bookings < 0 or days > 700:
-            raise CommandError("Give at least one officer, 1 to 700 days, bookings >= 0 and repeat >= 1.")
+        history = options["history"]
+        if officers < 1 or days < 1 or repeat < 1 or bookings < 0 or history < 0 or days > 700:
+            raise CommandError(
+                "Give at least one officer, 1 to 700 days, bookings >= 0, history >= 0 and repeat >= 1."
+            )
 
         started = time.perf_counter()
         try:
             scenario = availability_scenario_create(
-                officers=officers, days=days, bookings=bookings, seed=options["seed"]
+                officers=officers, days=days, bookings=bookings, history=history, seed=options["seed"]
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
         built_s = time.perf_counter() - started
         self.stdout.write(
-            f"built {scenario.tenant.slug}: {officers} officers, {scenario.bookings} bookings, "
+            f"built {scenario.tenant.slug}: {officers} officers, {scenario.bookings} bookings "
+            f"and {scenario.history} past ones, "
             f"{scenario.start:%Y-%m-%d} to {scenario.end:%Y-%m-%d} ({days} days) in {built_s:.1f} s"
         )
         try:
@@ -82,6 +90,7 @@ class Command(BaseCommand):
             "officers": officers,
             "days": days,
             "bookings": scenario.bookings,
+            "history": scenario.history,
             **{k: result[k] for k in ("median_ms", "p95_ms", "queries", "slots")},
             "partial_median_ms": result["partial_median_ms"],
             "partial_p95_ms": result["partial_p95_ms"],
