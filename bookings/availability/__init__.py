@@ -2,7 +2,7 @@
 
 from .allocation import Allocation, NoAllocation, allocate
 from .search import DisplacementOption, displacement_options, earliest_slot, nearest_alternatives
-from .slots import AvailableSlot, available_slots, session_key_for
+from .slots import AvailableSlot, available_slots, session_key_for, slots_at
 
 __all__ = [
     "Allocation",
@@ -15,4 +15,5 @@ __all__ = [
     "earliest_slot",
     "nearest_alternatives",
     "session_key_for",
+    "slots_at",
 ]

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from django.db.models import DurationField, ExpressionWrapper, Func, Max, Sum
 from django.utils.translation import gettext as _
 
-from accounts.models import Officer
 from bookings.models import BookingAssignment
 from scheduling.availability.engine import assign
 from scheduling.models import AllocationStrategy, AppointmentType
@@ -18,9 +17,16 @@ from .slots import AvailableSlot
 
 @dataclass(frozen=True)
 class Allocation:
+    """Who takes the slot, and why (`reason`, to follow the chosen officers' names)."""
+
     officer_ids: tuple[int, ...]
     resource_ids: tuple[int, ...]
     reason: str
+
+    def reason_with(self, names: dict[int, str]) -> str:
+        """The reason a person can read, naming the chosen officers (names are read with their row locks)."""
+        chosen = ", ".join(names.get(o, str(o)) for o in self.officer_ids)
+        return f"{chosen}: {self.reason}"[:300]
 
 
 class NoAllocation(Exception):
@@ -46,11 +52,7 @@ def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocati
     resources = assign(slot.resource_seats) if slot.resource_seats else ()
     if officers is None or resources is None:
         raise NoAllocation
-    names = dict(Officer.objects.filter(pk__in=officers).values_list("pk", "user__full_name"))
-    chosen = ", ".join(names.get(o, str(o)) for o in officers)
-    return Allocation(
-        officer_ids=tuple(officers), resource_ids=tuple(resources), reason=f"{chosen}: {reason}"[:300]
-    )
+    return Allocation(officer_ids=tuple(officers), resource_ids=tuple(resources), reason=reason)
 
 
 def _least_loaded(

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, Func, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Func, Q
 from django.utils import timezone
 
 from bookings.models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus
@@ -65,19 +65,71 @@ def available_slots(
     `displace_below` treats bookings of lower priority as gone (the emergency preview);
     `apply_notice=False` lifts the minimum notice (urgent staff bookings).
     """
-    now = now or timezone.now()
+    slots, _lapsed = _available(
+        appointment_type,
+        start,
+        end,
+        now=now or timezone.now(),
+        ignore_booking_ids=ignore_booking_ids,
+        displace_below=displace_below,
+        apply_notice=apply_notice,
+        officer_ids=officer_ids,
+    )
+    return slots
+
+
+def slots_at(
+    appointment_type: AppointmentType,
+    start: datetime,
+    *,
+    now: datetime,
+    ignore_booking_ids: Collection[int] = (),
+    apply_notice: bool = True,
+    officer_ids: Collection[int] | None = None,
+) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]]]:
+    """The slots starting exactly at `start` (a fresh one and a group session to join, at most), and the
+    occupied spans of lapsed holds on the candidate calendars.
+
+    Lapsed holds are free time, but their assignments stay active until expired: placing a booking must
+    expire those in its way first, and only then (rarely) spend the queries doing so.
+    """
+    slots, lapsed = _available(
+        appointment_type,
+        start,
+        start + timedelta(seconds=1),
+        now=now,
+        ignore_booking_ids=ignore_booking_ids,
+        displace_below=None,
+        apply_notice=apply_notice,
+        officer_ids=officer_ids,
+    )
+    return [slot for slot in slots if slot.start == start], lapsed
+
+
+def _available(
+    appointment_type: AppointmentType,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    ignore_booking_ids: Collection[int],
+    displace_below: int | None,
+    apply_notice: bool,
+    officer_ids: Collection[int] | None,
+) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]]]:
     window = booking_window(appointment_type, start, end, now=now, apply_notice=apply_notice)
     if window is None:
-        return []
+        return [], {}
     supply = supply_for(appointment_type, window, officer_ids=officer_ids)
     busy: dict[Hashable, list[Interval]] = defaultdict(list)
+    lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
     for key, spans in supply.external_busy.items():
         busy[key].extend(spans)
     if supply.open:
         reach = (from_epoch(window.reach[0]), from_epoch(window.reach[1]))
         booked = _booked(supply.officers, supply.resources, *reach, now, ignore_booking_ids, displace_below)
-        for key, span in booked:
-            busy[key].append(span)
+        for key, span, is_lapsed in booked:
+            (lapsed if is_lapsed else busy)[key].append(span)
     calendars = [
         engine.Calendar(key=key, open=open_intervals, busy=normalise(busy[key]))
         for key, open_intervals in supply.open.items()
@@ -100,7 +152,7 @@ def available_slots(
         slots = _with_group_sessions(
             appointment_type, slots, rules.earliest_start, rules.latest_start, now, ignore_booking_ids
         )
-    return slots
+    return slots, dict(lapsed)
 
 
 def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
@@ -116,25 +168,32 @@ def _booked(
     now: datetime,
     ignore_booking_ids: Collection[int],
     displace_below: int | None,
-) -> Iterable[tuple[Hashable, Interval]]:
-    """Occupied ranges of active assignments; lapsed holds are free even before the sweeper expires them."""
+) -> Iterable[tuple[Hashable, Interval, bool]]:
+    """Occupied ranges of active assignments, each saying whether it belongs to a lapsed hold: lapsed
+    holds are free even before the sweeper expires them, but stand in the way of an insert until then."""
+    counted = Q(booking__status=BookingStatus.CONFIRMED) | Q(booking__hold_expires_at__gt=now)
+    if ignore_booking_ids:
+        counted &= ~Q(booking_id__in=ignore_booking_ids)
+    if displace_below is not None:
+        counted &= Q(booking__priority__gte=displace_below)
+    lapsed = Q(booking__status=BookingStatus.HELD, booking__hold_expires_at__lte=now)
     rows = BookingAssignment.objects.filter(
         Q(officer_id__in=officers) | Q(resource_id__in=resources),
+        counted | lapsed,
         is_active=True,
         occupied__overlap=(window_start, window_end),
-    ).filter(Q(booking__status=BookingStatus.CONFIRMED) | Q(booking__hold_expires_at__gt=now))
-    if ignore_booking_ids:
-        rows = rows.exclude(booking_id__in=ignore_booking_ids)
-    if displace_below is not None:
-        rows = rows.filter(booking__priority__gte=displace_below)
+    )
     # Epoch seconds straight from PostgreSQL: parsing thousands of ranges in Python costs more than the query.
     rows = rows.annotate(
         lo=EpochSeconds(Func("occupied", function="lower")),
         hi=EpochSeconds(Func("occupied", function="upper")),
+        lapsed=ExpressionWrapper(lapsed, output_field=BooleanField()),
     )
-    for officer_id, resource_id, lo, hi in rows.values_list("officer_id", "resource_id", "lo", "hi"):
+    for officer_id, resource_id, lo, hi, is_lapsed in rows.values_list(
+        "officer_id", "resource_id", "lo", "hi", "lapsed"
+    ):
         key = ("officer", officer_id) if officer_id else ("resource", resource_id)
-        yield key, (lo, hi)
+        yield key, (lo, hi), is_lapsed
 
 
 def _with_group_sessions(

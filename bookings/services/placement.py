@@ -7,7 +7,7 @@ refusal into SlotUnavailable with the nearest alternatives.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,10 +16,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Officer
-from bookings.availability import AvailableSlot, NoAllocation, allocate, available_slots, nearest_alternatives
+from bookings.availability import (
+    Allocation,
+    AvailableSlot,
+    NoAllocation,
+    allocate,
+    nearest_alternatives,
+    slots_at,
+)
 from bookings.availability.slots import session_key_for
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
+from scheduling.availability.intervals import Interval
+from scheduling.availability.supply import to_epoch
 from scheduling.models import AppointmentType, Resource
 
 # Exclusion violation; unique violation (seat of a group session); deadlock, as a backstop to the row locks.
@@ -51,21 +60,22 @@ def place(
         starts_at - appointment_type.buffer_before,
         starts_at + appointment_type.duration + appointment_type.buffer_after,
     )
-    in_the_way = BookingAssignment.objects.filter(is_active=True, occupied__overlap=occupied)
-    holds_expire_lapsed(
-        Booking.objects.filter(
-            status=BookingStatus.HELD, hold_expires_at__lte=now, pk__in=in_the_way.values("booking_id")
-        ),
-        now,
-    )
     ignore = [booking.pk] if booking.pk else []
-    slot = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
+    slot, lapsed = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
     allocation = allocate(appointment_type, slot)
-    _lock_calendars(allocation.officer_ids, allocation.resource_ids)
+    if _in_the_way(lapsed, allocation, occupied):
+        in_the_way = BookingAssignment.objects.filter(is_active=True, occupied__overlap=occupied)
+        holds_expire_lapsed(
+            Booking.objects.filter(
+                status=BookingStatus.HELD, hold_expires_at__lte=now, pk__in=in_the_way.values("booking_id")
+            ),
+            now,
+        )
+    names = _lock_calendars(allocation.officer_ids, allocation.resource_ids)
 
     booking.starts_at = slot.start
     booking.ends_at = slot.end
-    booking.allocation_reason = allocation.reason
+    booking.allocation_reason = allocation.reason_with(names)
     if slot.session_key:
         booking.session_key = slot.session_key
         booking.seat = _free_seat(slot.session_key, appointment_type.capacity, ignore)
@@ -98,15 +108,21 @@ def place(
     )
 
 
-def _lock_calendars(officer_ids: Collection[int], resource_ids: Collection[int]) -> None:
-    """Serialises bookings of the same officers and resources.
+def _lock_calendars(officer_ids: Collection[int], resource_ids: Collection[int]) -> dict[int, str]:
+    """Serialises bookings of the same officers and resources; answers the officers' names.
 
     Exclusion constraints check concurrent inserts against each other, so two transactions inserting
     clashing assignments can deadlock waiting for one another. Taking the officers' and resources' rows in
     a fixed order first makes the second writer wait, then meet the first one's committed assignment.
     """
-    list(Officer.objects.select_for_update().filter(pk__in=officer_ids).order_by("pk").values_list("pk"))
+    names = dict(
+        Officer.objects.select_for_update(of=("self",))
+        .filter(pk__in=officer_ids)
+        .order_by("pk")
+        .values_list("pk", "user__full_name")
+    )
     list(Resource.objects.select_for_update().filter(pk__in=resource_ids).order_by("pk").values_list("pk"))
+    return names
 
 
 def _slot_at(
@@ -116,21 +132,30 @@ def _slot_at(
     ignore: list[int],
     officer_ids: Collection[int] | None,
     apply_notice: bool,
-) -> AvailableSlot:
-    slots = available_slots(
+) -> tuple[AvailableSlot, dict[Hashable, list[Interval]]]:
+    matching, lapsed = slots_at(
         appointment_type,
         starts_at,
-        starts_at + timedelta(seconds=1),
         now=now,
         ignore_booking_ids=ignore,
         officer_ids=officer_ids,
         apply_notice=apply_notice,
     )
-    matching = [slot for slot in slots if slot.start == starts_at]
     if not matching:
         raise NotFree
     # Join a running group session before opening a new one.
-    return max(matching, key=lambda slot: slot.session_key is not None)
+    return max(matching, key=lambda slot: slot.session_key is not None), lapsed
+
+
+def _in_the_way(
+    lapsed: dict[Hashable, list[Interval]], allocation: Allocation, occupied: tuple[datetime, datetime]
+) -> bool:
+    """Whether a lapsed hold still occupies a chosen calendar at the time wanted (its assignment would
+    refuse the insert, and a group session's seat would look taken, until the hold is expired)."""
+    lo, hi = to_epoch(occupied[0]), to_epoch(occupied[1])
+    keys = [("officer", o) for o in allocation.officer_ids]
+    keys += [("resource", r) for r in allocation.resource_ids]
+    return any(start < hi and lo < end for key in keys for start, end in lapsed.get(key, ()))
 
 
 def _free_seat(session_key: str, capacity: int, ignore: list[int]) -> int:
