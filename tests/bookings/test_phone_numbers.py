@@ -50,7 +50,9 @@ def test_national_numbers_are_read_in_the_configured_region(settings) -> None:
 @pytest.mark.parametrize("number", [MOBILE, "+44 7911 123456", "+353 85 123 4567", "+1 201 555 0123"])
 def test_mobile_numbers_are_accepted(number: str, settings) -> None:
     settings.PHONE_ACCEPT_DRAMA_NUMBERS = False
-    validate_mobile(number)  # +1: North American numbers may be either, and are accepted
+    # +1: North American numbers may be either, and are accepted.
+    assert validate_mobile(number) is None
+    assert re.fullmatch(r"\+[1-9][0-9]{7,14}", normalise_phone(number))
 
 
 @pytest.mark.parametrize(
