@@ -107,6 +107,17 @@ def send_email(
     return message_id if status.message_id is None else str(status.message_id)
 
 
+def email_connection() -> BaseEmailBackend:
+    """An open connection to the mail backend (an SMTP session, an ESP's HTTP session) for sending many
+    emails over: pass it to send_email, and close it after, or after a failure (the next opens afresh)."""
+    connection = get_connection()
+    try:
+        connection.open()
+    except EMAIL_FAILURES as error:
+        raise DeliveryFailed(f"email to the provider failed: {_describe(error)}") from error
+    return connection
+
+
 def _email_refused(error: Exception) -> bool:
     if isinstance(error, AnymailRecipientsRefused | BadHeaderError):
         return True

@@ -16,10 +16,14 @@ STOP) fail at once. A failed message falls back once to the customer's other cha
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
+import psycopg
 from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -27,12 +31,14 @@ from django_scopes import scopes_disabled
 
 from accounts.hosts import tenant_absolute_url
 
-from .channels import DeliveryFailed, send_email, send_sms
+from .channels import EMAIL_FAILURES, DeliveryFailed, email_connection, send_email, send_sms
 from .invites import invite_ics
 from .models import Message, MessageChannel, MessageKind, MessageStatus, SmsOptOut
 from .rendering import message_render
 from .services import message_fall_back
 from .sms import sms_segments
+
+logger = logging.getLogger(__name__)
 
 # Variables that must not stay readable in the database once sent.
 SECRET_VARIABLES = {MessageKind.CODE: ("code",)}
@@ -47,11 +53,15 @@ def retry_delay(attempts: int) -> timedelta:
 def message_deliver(message_id: int, *, now: datetime | None = None) -> str:
     """Sends one message if it is still pending and due. Returns what happened: "sent", "retry",
     "failed", "expired", or "skipped" (not pending, not due, or another worker holds it)."""
-    with transaction.atomic():
-        message = _claim(_CLAIM_ONE, [message_id])
-        if message is None or message.due_at > (now or timezone.now()):
-            return "skipped"
-        return _deliver_locked(message, now=now or timezone.now(), lookups=Lookups())
+    lookups = Lookups()
+    try:
+        with transaction.atomic():
+            message = _claim(_CLAIM_ONE, [message_id])
+            if message is None or message.due_at > (now or timezone.now()):
+                return "skipped"
+            return _deliver_locked(message, now=now or timezone.now(), lookups=lookups)
+    finally:
+        lookups.close()
 
 
 @scopes_disabled()
@@ -64,19 +74,25 @@ def outbox_drain(*, limit: int = 10_000, seconds: float = 50.0, now: datetime | 
     deadline = time.monotonic() + seconds
     lookups = Lookups()
     handled = 0
-    while handled < limit and time.monotonic() < deadline:
-        moment = now or timezone.now()
-        with transaction.atomic():
-            message = _claim(_CLAIM_DUE, [moment])
-            if message is None:
-                break
-            _deliver_locked(message, now=moment, lookups=lookups)
-        handled += 1
+    try:
+        while handled < limit and time.monotonic() < deadline:
+            moment = now or timezone.now()
+            with transaction.atomic():
+                message = _claim(_CLAIM_DUE, [moment])
+                if message is None:
+                    break
+                _deliver_locked(message, now=moment, lookups=lookups)
+            handled += 1
+    finally:
+        lookups.close()
     return handled
 
 
 # Claiming a row and writing it back are the whole per-message cost of the outbox besides the send, so
-# they are plain SQL rather than ORM queries compiled afresh for every message.
+# they are plain SQL rather than ORM queries compiled afresh for every message, and go through a cursor
+# that sends the parameters apart from the statement (server-side binding) rather than Django's, which
+# quotes them into the text in Python. So the connection prepares them once and plans them no more
+# (DATABASE_PREPARE_THRESHOLD). Same connection, same transaction.
 _TABLE = Message._meta.db_table
 _FIELDS = Message._meta.concrete_fields
 _CLAIM_ONE = (
@@ -93,10 +109,14 @@ _WRITE_BACK = (
 )
 
 
+def _execute(sql: str, params: list[object]) -> psycopg.Cursor[Any]:
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection).execute(sql, params)
+
+
 def _claim(sql: str, params: list[object]) -> Message | None:
     """Locks a pending message no other worker holds (the one named, or the next due)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with _execute(sql, params) as cursor:
         row = cursor.fetchone()
     if row is None:
         return None
@@ -108,34 +128,52 @@ def _claim(sql: str, params: list[object]) -> Message | None:
 
 
 def _write_back(message: Message) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _WRITE_BACK,
-            [
-                message.status,
-                message.status_at,
-                message.due_at,
-                message.attempts,
-                message.last_error,
-                message.provider_id,
-                message.sent_at,
-                message.segments,
-                json.dumps(message.context),
-                message.pk,
-            ],
-        )
+    _execute(
+        _WRITE_BACK,
+        [
+            message.status,
+            message.status_at,
+            message.due_at,
+            message.attempts,
+            message.last_error,
+            message.provider_id,
+            message.sent_at,
+            message.segments,
+            json.dumps(message.context),
+            message.pk,
+        ],
+    ).close()
 
 
 class Lookups:
-    """What one drain reads once per tenant rather than once per message: message wordings, opted-out
-    numbers and the status callback URL. A sweep lasts under a minute, so a template edited meanwhile
-    applies from the next sweep; a STOP that arrives meanwhile is still honoured, as Twilio refuses texts
-    to such a number (error 21610), which fails the message for good."""
+    """What one drain reads or opens once rather than once per message: message wordings, opted-out
+    numbers and the status callback URL per tenant, and the connection to the mail backend. A sweep lasts
+    under a minute, so a template edited meanwhile applies from the next sweep; a STOP that arrives
+    meanwhile is still honoured, as Twilio refuses texts to such a number (error 21610), which fails the
+    message for good."""
 
     def __init__(self) -> None:
         self.wordings: dict[tuple[int, str, str, str], tuple[str, str]] = {}
         self._opted_out: dict[int, set[str]] = {}
         self._callbacks: dict[int, str] = {}
+        self._mail: BaseEmailBackend | None = None
+
+    def mail(self) -> BaseEmailBackend:
+        if self._mail is None:
+            self._mail = email_connection()
+        return self._mail
+
+    def mail_close(self) -> None:
+        """After a failed email, or at the end: a broken session is not reused; the next email reopens."""
+        mail, self._mail = self._mail, None
+        if mail is not None:
+            try:
+                mail.close()
+            except EMAIL_FAILURES:  # closing a broken session must not hide why it broke
+                logger.warning("closing the mail connection failed", exc_info=True)
+
+    def close(self) -> None:
+        self.mail_close()
 
     def opted_out(self, message: Message) -> bool:
         if message.tenant_id not in self._opted_out:
@@ -186,15 +224,20 @@ def _send(message: Message, lookups: Lookups) -> str:
         message.segments = sms_segments(rendered.text).segments
         return send_sms(to=message.to, body=rendered.text, status_callback=lookups.status_callback(message))
     invite = message.invite or None
-    return send_email(
-        to=message.to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        ics=invite_ics(invite) if invite else "",
-        ics_method=invite["method"] if invite else "",
-        message_id=f"<message-{message.tenant_id}-{message.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
-    )
+    try:
+        return send_email(
+            to=message.to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            ics=invite_ics(invite) if invite else "",
+            ics_method=invite["method"] if invite else "",
+            message_id=f"<message-{message.tenant_id}-{message.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+            connection=lookups.mail(),
+        )
+    except DeliveryFailed:
+        lookups.mail_close()
+        raise
 
 
 def _fail(message: Message, *, now: datetime) -> str:

@@ -8,7 +8,11 @@
   +15005550004 (21610, texted STOP), +15005550009 (21614, not a mobile).
 - `FailingTwilioClient`: Twilio having an outage (HTTP 503, error 20500) for every text: a transient failure.
 - `UnreachableTwilioClient`: Twilio cannot be reached at all (connection refused): a transient failure.
-- `SpoolEmailBackend` (EMAIL_BACKEND): writes each email as an .eml file in settings.EMAIL_SPOOL_DIR.
+- `SpoolEmailBackend` (EMAIL_BACKEND): writes each email as an .eml file in settings.EMAIL_SPOOL_DIR, as an
+  SMTP server would receive it.
+- `PostmarkSpoolBackend` (EMAIL_BACKEND): anymail's Postmark backend, the way production sends through an
+  ESP, with its HTTP session replaced: each API call's JSON body goes to settings.EMAIL_SPOOL_DIR as a .json
+  file and gets Postmark's documented reply. One session serves every email sent over one connection.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
+import requests
+from anymail.backends.postmark import EmailBackend as PostmarkBackend
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage
@@ -118,3 +124,41 @@ class SpoolEmailBackend(BaseEmailBackend):
             name = f"{timezone.now():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex}.eml"
             _write_new(folder, name, message.message().as_bytes(linesep="\r\n"))
         return len(email_messages)
+
+
+class PostmarkSpoolBackend(PostmarkBackend):
+    """anymail's Postmark backend whose HTTP calls land in EMAIL_SPOOL_DIR (see the module's docstring)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("server_token", "POSTMARK_API_TEST")
+        super().__init__(**kwargs)
+
+    def create_session(self) -> requests.Session:
+        return _PostmarkSpoolSession()
+
+
+class _PostmarkSpoolSession(requests.Session):
+    def request(self, method: str, url: str, *args: Any, data: str | bytes = b"", **kwargs: Any) -> Any:
+        # https://postmarkapp.com/developer/api/email-api#send-a-single-email
+        sent = json.loads(data)
+        message_id = str(uuid.uuid4())
+        _write_new(
+            Path(settings.EMAIL_SPOOL_DIR),
+            f"{message_id}.json",
+            data if isinstance(data, bytes) else data.encode(),
+        )
+        response = requests.Response()
+        response.status_code = 200
+        response.url = url
+        response.encoding = "utf-8"
+        response.headers["Content-Type"] = "application/json"
+        response._content = json.dumps(
+            {
+                "To": sent["To"],
+                "SubmittedAt": timezone.now().isoformat(),
+                "MessageID": message_id,
+                "ErrorCode": 0,
+                "Message": "OK",
+            }
+        ).encode()
+        return response

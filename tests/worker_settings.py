@@ -5,7 +5,7 @@ import os
 
 from config.settings.test import *  # noqa: F403
 
-EMAIL_BACKEND = "notifications.fakes.SpoolEmailBackend"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "notifications.fakes.SpoolEmailBackend")
 EMAIL_SPOOL_DIR = os.environ["EMAIL_SPOOL_DIR"]
 SMS_SPOOL_DIR = os.environ["SMS_SPOOL_DIR"]
 TWILIO_HTTP_CLIENT = os.environ.get("TWILIO_HTTP_CLIENT", "notifications.fakes.RecordingTwilioClient")

@@ -101,6 +101,14 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# psycopg prepares a statement the fifth time a connection runs it. That touches only the few statements
+# run through psycopg's own server-binding cursors (the outbox's claim and write-back); Django's cursors
+# bind on the client and never prepare. Empty turns it off, for a transaction-mode pooler that cannot keep
+# prepared statements (PgBouncer before 1.21).
+_prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    int(_prepare_threshold) if _prepare_threshold else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default=f"unix://{RUN_DIR}/redis.sock")

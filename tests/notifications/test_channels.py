@@ -21,7 +21,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from twilio.http.response import Response
 
 from notifications.channels import DeliveryFailed, send_email, send_sms, twilio_client
-from notifications.fakes import RecordingTwilioClient, SpoolEmailBackend
+from notifications.fakes import PostmarkSpoolBackend, RecordingTwilioClient, SpoolEmailBackend
 
 INVITE = "\r\n".join(
     [
@@ -117,6 +117,37 @@ def test_one_connection_sends_many(tmp_path, settings) -> None:
     files = sorted(tmp_path.iterdir())
     assert len(files) == 2 and all(f.suffix == ".eml" for f in files)
     assert sorted(message_from_bytes(f.read_bytes())["Message-ID"] for f in files) == sorted(ids)
+
+
+def test_the_esp_fake_sends_through_anymail_and_keeps_each_api_call(tmp_path, settings) -> None:
+    settings.EMAIL_SPOOL_DIR = str(tmp_path)
+    connection = PostmarkSpoolBackend()
+    connection.open()
+    ids = [
+        send_email(
+            to=f"{name}@example.org",
+            subject="Hello",
+            text="Hi",
+            html="<p>Hi</p>",
+            ics=INVITE,
+            ics_method="REQUEST",
+            connection=connection,
+        )
+        for name in ("ann", "bob")
+    ]
+    connection.close()
+
+    calls = {path.stem: json.loads(path.read_text()) for path in tmp_path.iterdir()}
+    assert sorted(calls) == sorted(ids)  # the provider id is the ESP's MessageID
+    call = calls[ids[0]]
+    assert (call["To"], call["Subject"], call["TextBody"], call["HtmlBody"]) == (
+        "ann@example.org",
+        "Hello",
+        "Hi",
+        "<p>Hi</p>",
+    )
+    assert call["Attachments"][0]["Name"] == "invite.ics"
+    assert call["Attachments"][0]["ContentType"].startswith("text/calendar")
 
 
 class ScriptedAnymailBackend(AnymailTestBackend):

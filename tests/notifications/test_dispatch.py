@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import smtplib
+import socket
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import Any, ClassVar
 from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection
 from django_scopes import scopes_disabled
 
@@ -38,6 +42,12 @@ KEYS = itertools.count()
 @pytest.fixture(autouse=True)
 def _no_texts_recorded() -> None:
     RecordingTwilioClient.sent.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def queue(tenant: Tenant, **overrides: object) -> Message:
@@ -117,6 +127,74 @@ def test_the_sweep_sends_what_is_due_and_leaves_the_rest(tenant: Tenant) -> None
 
     assert sorted(m.to[0] for m in mail.outbox) == ["earlier@example.org", "later@example.org"]
     assert reload(later).status == reload(earlier).status == MessageStatus.SENT
+
+
+class CountingBackend(LocmemBackend):
+    """The test mail backend, counting the sessions it opens; a listed address fails once, transiently,
+    and leaves the session broken, as a dropped SMTP connection does."""
+
+    opened = 0
+    closed = 0
+    fail_once: ClassVar[set[str]] = set()
+
+    def open(self) -> bool:
+        CountingBackend.opened += 1
+        self.broken = False
+        return True
+
+    def close(self) -> None:
+        CountingBackend.closed += 1
+
+    def send_messages(self, messages: list[Any]) -> int:
+        if self.broken:
+            raise smtplib.SMTPServerDisconnected("the connection is gone")
+        failing = self.fail_once & {address for message in messages for address in message.to}
+        if failing:
+            self.fail_once -= failing
+            self.broken = True
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def counting_backend(settings) -> type[CountingBackend]:
+    settings.EMAIL_BACKEND = f"{__name__}.CountingBackend"
+    CountingBackend.opened = CountingBackend.closed = 0
+    CountingBackend.fail_once = set()
+    return CountingBackend
+
+
+def test_a_sweep_sends_its_emails_over_one_session_and_reopens_one_that_broke(
+    tenant: Tenant, counting_backend: type[CountingBackend]
+) -> None:
+    for name in ("ann", "bob", "cat"):
+        queue(tenant, to=f"{name}@example.org", due_at=NOW - timedelta(minutes=1))
+    assert outbox_drain(now=NOW) == 3
+    assert (counting_backend.opened, counting_backend.closed) == (1, 1)
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.org", "bob@example.org", "cat@example.org"]
+
+    mail.outbox = []
+    counting_backend.opened = counting_backend.closed = 0
+    counting_backend.fail_once = {"dan@example.org"}
+    dan = queue(tenant, to="dan@example.org", due_at=NOW - timedelta(minutes=2))
+    queue(tenant, to="eve@example.org", due_at=NOW - timedelta(minutes=1))
+    assert outbox_drain(now=NOW) == 2
+
+    # Dan's send broke the session: it was closed, not reused, and Eve's email went over a new one.
+    assert [m.to[0] for m in mail.outbox] == ["eve@example.org"]
+    assert (counting_backend.opened, counting_backend.closed) == (2, 2)
+    assert (reload(dan).status, reload(dan).attempts) == (MessageStatus.PENDING, 1)
+    assert "SMTPServerDisconnected" in reload(dan).last_error
+
+
+def test_a_mail_server_that_cannot_be_reached_is_a_retry(tenant: Tenant, settings) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
+    message = queue(tenant)
+    assert message_deliver(message.pk, now=NOW) == "retry"
+    retried = reload(message)
+    assert (retried.status, retried.attempts) == (MessageStatus.PENDING, 1)
+    assert "ConnectionRefusedError" in retried.last_error
 
 
 def test_a_transient_failure_retries_with_growing_delays_then_fails_and_falls_back(tenant: Tenant) -> None:
