@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django_scopes import scopes_disabled
 
 from notifications.channels import send_email
+from notifications.dispatch import outbox_drain
+from notifications.services import message_queue
 
 CATCHER = Path(django_settings.BASE_DIR) / "scripts" / "mail_catcher.py"
 INVITE = "\r\n".join(
@@ -99,3 +102,22 @@ def test_every_message_is_kept_in_a_file_of_its_own(catcher: Path) -> None:
         send_email(to=f"person{n}@example.org", subject=f"Message {n}", text="Hello")
     received = kept(catcher, 3)
     assert sorted(m["Subject"] for m in received) == ["Message 0", "Message 1", "Message 2"]
+
+
+def test_a_sweep_delivers_every_email_over_its_kept_smtp_connection(catcher: Path, tenant) -> None:
+    with scopes_disabled():
+        for n in range(3):
+            message_queue(
+                tenant_id=tenant.pk,
+                kind="reminder",
+                channel="email",
+                to=f"person{n}@example.org",
+                dedupe_key=f"sweep:{n}",
+                topic="booking:BK-1",
+                recipient=f"customer:{n}",
+                context={"customer_name": "Ann", "reference": "BK-1", "council": "Northshire"},
+                send_now=False,
+            )
+    assert outbox_drain(seconds=30) == 3
+    received = kept(catcher, 3)
+    assert sorted(m["To"] for m in received) == [f"person{n}@example.org" for n in range(3)]
