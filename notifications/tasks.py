@@ -15,6 +15,6 @@ def message_send(message_id: int) -> str:
 
 
 @shared_task(name="notifications.outbox_drain")
-def outbox_drain_task(seconds: float = 50.0) -> int:
+def outbox_drain_task(seconds: float = 50.0, limit: int = 10_000) -> int:
     """The beat sweep: everything due (reminders), retried after a failure, or left by a crash."""
-    return outbox_drain(seconds=seconds)
+    return outbox_drain(seconds=seconds, limit=limit)

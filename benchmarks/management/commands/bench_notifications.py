@@ -37,6 +37,7 @@ from notifications.models import Message, MessageChannel, MessageKind, MessageSt
 from notifications.tasks import outbox_drain_task
 
 START_TIMEOUT_SECONDS = 60
+STALL_SECONDS = 30
 CONTEXT = {
     "customer_name": "Alex Morgan",
     "service": "Food hygiene inspection",
@@ -75,11 +76,16 @@ class Command(BaseCommand):
             self.workers_wait(set(names))
             started = time.monotonic()
             for _ in range(workers):
-                outbox_drain_task.apply_async(kwargs={"seconds": 3600}, queue=queue)
-            while self.pending(tenant.pk):
+                outbox_drain_task.apply_async(kwargs={"seconds": 3600, "limit": messages}, queue=queue)
+            left, progressed = self.pending(tenant.pk), time.monotonic()
+            while left:
                 if any(process.poll() is not None for process in processes):
                     raise CommandError("a worker exited during the run")
+                if time.monotonic() - progressed > STALL_SECONDS:
+                    raise CommandError(f"{left} messages still pending and none sent for {STALL_SECONDS} s")
                 time.sleep(0.05)
+                if (now_left := self.pending(tenant.pk)) < left:
+                    left, progressed = now_left, time.monotonic()
             seconds = time.monotonic() - started
             with scopes_disabled():
                 statuses = Counter(Message.objects.filter(tenant=tenant).values_list("status", flat=True))
@@ -161,9 +167,9 @@ class Command(BaseCommand):
                 return
         raise CommandError(f"{len(names)} workers did not answer within {START_TIMEOUT_SECONDS} s")
 
-    def pending(self, tenant_id: int) -> bool:
+    def pending(self, tenant_id: int) -> int:
         with scopes_disabled():
-            return Message.objects.filter(tenant_id=tenant_id, status=MessageStatus.PENDING).exists()
+            return Message.objects.filter(tenant_id=tenant_id, status=MessageStatus.PENDING).count()
 
     def spool_read(self, spool: Path) -> Counter[str]:
         received: Counter[str] = Counter()
