@@ -6,9 +6,15 @@ The wrk outputs are captured from real runs of wrk 4.1.0 (Debian's package)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from benchmarks.management.commands.bench_load import (
+    CEILING_PATH,
+    HoldTally,
+    WrkResult,
+    load_summary,
     parse_wrk_output,
     server_errors,
     wrk_script,
@@ -92,6 +98,81 @@ Running 3s test @ http://127.0.0.1:48124/
 Requests/sec:     14.65
 Transfer/sec:      1.71KB
 """
+
+# One run of `bench_load --seconds 3 --connections 16` on a busy two-core machine, with the command's script
+# (which adds the p95 line): the ceiling's empty 204s, the slot-list partial, then hold POSTs.
+RUN_CEILING = """\
+Running 3s test @ http://127.0.0.1:47245
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   179.46ms   33.63ms 450.89ms   83.59%
+    Req/Sec    43.10     11.98    71.00     60.34%
+  Latency Distribution
+     50%  176.40ms
+     75%  189.67ms
+     90%  211.15ms
+     99%  266.61ms
+  261 requests in 3.02s, 80.54KB read
+Requests/sec:     86.50
+Transfer/sec:     26.69KB
+bench_load status 204 261
+bench_load percentile 95 235109
+"""
+
+RUN_PARTIAL = """\
+Running 3s test @ http://127.0.0.1:47245
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.02s   264.34ms   1.38s    71.05%
+    Req/Sec     9.52      7.47    29.00     68.00%
+  Latency Distribution
+     50%    1.11s\x20
+     75%    1.17s\x20
+     90%    1.31s\x20
+     99%    1.38s\x20
+  38 requests in 3.10s, 803.23KB read
+Requests/sec:     12.25
+Transfer/sec:    258.84KB
+bench_load status 200 38
+bench_load percentile 95 1370495
+"""
+
+RUN_HOLD = """\
+Running 3s test @ http://127.0.0.1:47245
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.59s   404.67ms   2.31s    63.64%
+    Req/Sec     8.48      4.34    20.00     76.19%
+  Latency Distribution
+     50%    1.63s\x20
+     75%    1.88s\x20
+     90%    2.11s\x20
+     99%    2.31s\x20
+  22 requests in 3.02s, 11.32KB read
+Requests/sec:      7.27
+Transfer/sec:      3.74KB
+bench_load status 302 22
+bench_load percentile 95 2181450
+"""
+
+OPTIONS = {"seconds": 3, "connections": 16, "workers": 4, "officers": 50}
+LAST_LINE_KEYS = {
+    "ceiling_rps",
+    "partial_rps",
+    "partial_p95_ms",
+    "hold_rps",
+    "hold_p95_ms",
+    "hold_errors",
+    "partial_ratio",
+    "hold_ratio",
+    "ceiling_5xx",
+    "partial_5xx",
+    "hold_5xx",
+    "ceiling_non_2xx_3xx",
+    "partial_non_2xx_3xx",
+    "hold_non_2xx_3xx",
+    "db_ceiling_holds_per_s",
+}
 
 GUNICORN_LOG = """\
 [2026-11-25 14:40:01 +0000] [812] [INFO] Booting worker with pid: 812
@@ -197,3 +278,74 @@ def test_server_errors_counts_the_exception_each_request_died_of_not_its_context
         "ValueError: Missing staticfiles manifest entry for 'css/app.css'": 1,
         "psycopg.OperationalError: connection failed: too many clients already": 1,
     }
+
+
+def test_reads_the_p95_the_script_printed_beside_wrks_percentiles() -> None:
+    result = parse_wrk_output(RUN_CEILING)
+
+    assert result.latency_ms == {50: 176.4, 75: 189.67, 90: 211.15, 95: 235.11, 99: 266.61}
+    assert result.statuses == {204: 261}
+    assert result.not_ok(ok=(204,)) == {}
+    assert result.not_ok() == {"204": 261}
+
+
+def test_the_script_prints_the_p95_from_wrks_latency_histogram() -> None:
+    script = wrk_script(host="bench.invalid", method="GET", path=CEILING_PATH, headers={})
+
+    assert "ipairs({95})" in script
+    assert "latency:percentile(percent)" in script
+    assert '"bench_load percentile %d %d\\n"' in script
+
+
+def test_the_last_line_reads_the_partial_and_the_holds_against_the_ceiling() -> None:
+    summary = load_summary(
+        ceiling=parse_wrk_output(RUN_CEILING),
+        partial=parse_wrk_output(RUN_PARTIAL),
+        hold=parse_wrk_output(RUN_HOLD),
+        direct=HoldTally(placed=126, taken=4, elapsed_s=3.15),
+        options=OPTIONS,
+    )
+
+    assert summary.keys() >= LAST_LINE_KEYS
+    assert summary["ceiling_path"] == CEILING_PATH
+    assert (summary["ceiling_rps"], summary["partial_rps"], summary["hold_rps"]) == (86.5, 12.2, 7.3)
+    assert (summary["partial_p95_ms"], summary["hold_p95_ms"]) == (1370.49, 2181.45)
+    # Over the ceiling's requests/s: 12.25 / 86.5, and 22 holds in 3.02 s / 86.5.
+    assert summary["partial_ratio"] == 0.142
+    assert summary["hold_ratio"] == 0.084
+    assert summary["holds_placed"] == 22
+    assert summary["ceiling_errors"] == summary["partial_errors"] == summary["hold_errors"] == 0
+    assert summary["ceiling_5xx"] == summary["partial_5xx"] == summary["hold_5xx"] == 0
+    assert summary["db_ceiling_holds_per_s"] == 40.0
+
+
+def test_the_last_line_counts_errors_and_5xx_for_each_phase() -> None:
+    summary = load_summary(
+        ceiling=parse_wrk_output(TIMEOUTS),
+        partial=parse_wrk_output(SECONDS_AND_ERRORS),
+        hold=parse_wrk_output(SECONDS_AND_ERRORS),
+        direct=HoldTally(placed=0, taken=0, errors=Counter({"OperationalError": 2}), elapsed_s=3.0),
+        options=OPTIONS,
+    )
+
+    assert (summary["ceiling_errors"], summary["ceiling_non_2xx_3xx"], summary["ceiling_5xx"]) == (8, 24, 0)
+    # The partial answers 200 only; a hold answers 302, or 409 when it lost its slot to another request.
+    assert (summary["partial_errors"], summary["partial_5xx"]) == (405 + 58 + 53, 53)
+    assert (summary["hold_errors"], summary["hold_5xx"], summary["hold_non_2xx_3xx"]) == (53, 53, 111)
+    assert (summary["holds_placed"], summary["holds_taken"]) == (405, 58)
+    assert summary["db_hold_errors"] == 2
+
+
+def test_no_ratio_without_a_ceiling() -> None:
+    nothing = WrkResult(requests=0, seconds=3.0, requests_per_s=0.0, latency_ms={})
+
+    summary = load_summary(
+        ceiling=nothing,
+        partial=parse_wrk_output(RUN_PARTIAL),
+        hold=parse_wrk_output(RUN_HOLD),
+        direct=HoldTally(),
+        options=OPTIONS,
+    )
+
+    assert summary["partial_ratio"] is None
+    assert summary["hold_ratio"] is None

@@ -1,13 +1,17 @@
-"""Portal latency and booking throughput under load, beside the database's ceiling for the same hold.
+"""Portal latency and booking throughput under load, each against the ceiling of the same stack.
 
     manage.py bench_load [--seconds 10] [--connections 16] [--workers 4] [--officers 50] [--days 60]
 
 Builds a scratch tenant, serves it with gunicorn (production settings, sync workers, on 127.0.0.1) and
-drives it with wrk (`apt-get install -y wrk`): first the slot-list partial an htmx week change asks for,
-then hold POSTs cycling through the free starts. Then, with gunicorn stopped, as many threads as
-connections call `booking_hold` directly for as long, which is what the same transaction costs without
-HTTP, sessions, templates and the rate limiter. gunicorn, the scratch tenant and the sessions the run made
-are removed whatever happens. The last line printed is one JSON object.
+drives it with wrk (`apt-get install -y wrk`), each phase with the same connections for the same time:
+first the ceiling, the cheapest view a tenant host serves (`GET /i18n/setlang/`, Django's language switch,
+which answers a GET with an empty 204 and changes nothing) through the whole middleware stack (tenant
+from the Host, session, CSRF, authentication); then the slot-list partial an htmx week change asks for;
+then hold POSTs cycling through the free starts. partial_ratio and hold_ratio are their rates over the
+ceiling's, so a figure reads against what this machine can serve at all. Then, with gunicorn stopped, as
+many threads as connections call `booking_hold` directly for as long, which is what the same transaction
+costs without HTTP, sessions, templates and the rate limiter. gunicorn, the scratch tenant and the
+sessions the run made are removed whatever happens. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import threading
 import time
 from argparse import ArgumentParser
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,7 +64,14 @@ BOOKINGS_PER_OFFICER = 20
 CSRF_SECRET_LENGTH = 32
 UNLIMITED = "1000000/s"
 HEALTH_TIMEOUT_SECONDS = 60
+# The cheapest view on a tenant host: Django's set_language answers a GET that accepts no HTML with an
+# empty 204 and sets nothing, after every middleware has run (an unknown host gets the 404 page instead).
+CEILING_PATH = "/i18n/setlang/"
+CEILING_HEADERS = {"Accept": "application/json"}
+# wrk's --latency prints p50, p75, p90 and p99; the script's done() prints these as well.
+SCRIPT_PERCENTILES = (95,)
 STATUS_LINE = re.compile(r"^bench_load status (\d+) (\d+)$", re.MULTILINE)
+PERCENTILE_LINE = re.compile(r"^bench_load percentile (\d+) (\d+)$", re.MULTILINE)
 CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
 DURATION_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
@@ -108,7 +119,7 @@ class Command(BaseCommand):
                 raise CommandError("The scenario has no free start to hold.")
             static_files_collect()
             server = Server.start(workers=workers, stdout=self.stdout)
-            partial, hold = self._http_phases(
+            ceiling, partial, hold = self._http_phases(
                 wrk, server, scenario, host=host, starts=starts, seconds=seconds, connections=connections
             )
             server.stop()
@@ -116,7 +127,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{len(remaining)} free starts left; {connections} threads call booking_hold for {seconds} s"
             )
-            ceiling = database_ceiling(
+            direct = database_ceiling(
                 scenario=scenario, starts=remaining, threads=connections, seconds=seconds
             )
         finally:
@@ -129,7 +140,7 @@ class Command(BaseCommand):
             scratch_tenant_delete(tenant=scenario.tenant)
             self.stdout.write(f"deleted {scenario.tenant.slug}")
 
-        self._report(partial, hold, ceiling, options)
+        self._report(ceiling, partial, hold, direct, options)
 
     def _http_phases(
         self,
@@ -141,7 +152,7 @@ class Command(BaseCommand):
         starts: Sequence[datetime],
         seconds: int,
         connections: int,
-    ) -> tuple[WrkResult, WrkResult]:
+    ) -> tuple[WrkResult, WrkResult, WrkResult]:
         slug = scenario.appointment_type.slug
         monday = scenario.start.date() + timedelta(days=(7 - scenario.start.weekday()) % 7)
         partial_path = f"/services/{slug}/?week={monday.isoformat()}"
@@ -150,6 +161,7 @@ class Command(BaseCommand):
         preflight(
             server.port, host=host, partial_path=partial_path, hold_path=hold_path, csrf=csrf, start=starts[0]
         )
+        ceiling_preflight(server.port, host=host)
         self.stdout.write(
             f"gunicorn ({server.workers} sync workers) on 127.0.0.1:{server.port}, Host: {host}"
         )
@@ -174,6 +186,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {result.describe()}")
             return result
 
+        ceiling = run(
+            "ceiling", wrk_script(host=host, method="GET", path=CEILING_PATH, headers=CEILING_HEADERS)
+        )
         partial = run(
             "partial",
             wrk_script(
@@ -199,51 +214,99 @@ class Command(BaseCommand):
                 bodies=[urlencode({"start": start.isoformat()}) for start in shuffled],
             ),
         )
-        return partial, hold
+        return ceiling, partial, hold
 
     def _report(
-        self, partial: WrkResult, hold: WrkResult, ceiling: HoldTally, options: Mapping[str, Any]
+        self,
+        ceiling: WrkResult,
+        partial: WrkResult,
+        hold: WrkResult,
+        direct: HoldTally,
+        options: Mapping[str, Any],
     ) -> None:
-        placed, taken = hold.statuses.get(302, 0), hold.statuses.get(409, 0)
-        others = {status: n for status, n in sorted(hold.statuses.items()) if status not in (302, 409)}
-        hold_errors = sum(others.values()) + sum(hold.socket_errors.values())
-        seconds = hold.seconds or options["seconds"]
+        summary = load_summary(ceiling=ceiling, partial=partial, hold=hold, direct=direct, options=options)
         self.stdout.write(
-            f"portal slot-list partial through gunicorn: {partial.requests_per_s:.1f} requests/s, "
-            f"p50 {partial.latency_ms.get(50)} ms, p90 {partial.latency_ms.get(90)} ms, "
-            f"p99 {partial.latency_ms.get(99)} ms"
-            + (f"; NOT 200: {partial.not_ok()}" if partial.not_ok() else "")
+            f"ceiling, GET {CEILING_PATH} through gunicorn: {ceiling.requests_per_s:.1f} requests/s, "
+            f"p50 {ceiling.latency_ms.get(50)} ms, p95 {ceiling.latency_ms.get(95)} ms"
+            + (f"; NOT 204: {ceiling.not_ok(ok=(204,))}" if ceiling.not_ok(ok=(204,)) else "")
         )
         self.stdout.write(
+            f"portal slot-list partial through gunicorn: {partial.requests_per_s:.1f} requests/s "
+            f"({summary['partial_ratio']} of the ceiling), p50 {partial.latency_ms.get(50)} ms, "
+            f"p95 {partial.latency_ms.get(95)} ms, p99 {partial.latency_ms.get(99)} ms"
+            + (f"; NOT 200: {partial.not_ok()}" if partial.not_ok() else "")
+        )
+        others = hold.not_ok(ok=(302, 409))
+        self.stdout.write(
             f"holds through gunicorn: {hold.requests_per_s:.1f} requests/s, "
-            f"{placed / seconds:.1f} holds placed/s "
-            f"({placed} placed, {taken} taken, {hold_errors} errors"
+            f"{summary['hold_rps']} holds placed/s ({summary['hold_ratio']} of the ceiling; "
+            f"{summary['holds_placed']} placed, {summary['holds_taken']} taken, "
+            f"{summary['hold_errors']} errors"
             + (f" {others}" if others else "")
-            + (f" socket {hold.socket_errors}" if any(hold.socket_errors.values()) else "")
-            + f"), p50 {hold.latency_ms.get(50)} ms, p99 {hold.latency_ms.get(99)} ms"
+            + f"), p50 {hold.latency_ms.get(50)} ms, p95 {hold.latency_ms.get(95)} ms, "
+            f"p99 {hold.latency_ms.get(99)} ms"
         )
         self.stdout.write(
             f"booking_hold alone, {options['connections']} threads in one process: "
-            f"{ceiling.placed_per_s:.1f} holds placed/s ({ceiling.placed} placed, {ceiling.taken} "
-            f"SlotUnavailable, errors {dict(ceiling.errors) or 0}) over {ceiling.elapsed_s:.1f} s"
+            f"{direct.placed_per_s:.1f} holds placed/s ({direct.placed} placed, {direct.taken} "
+            f"SlotUnavailable, errors {dict(direct.errors) or 0}) over {direct.elapsed_s:.1f} s"
         )
-        summary = {
-            "seconds": options["seconds"],
-            "connections": options["connections"],
-            "workers": options["workers"],
-            "officers": options["officers"],
-            "partial_rps": round(partial.requests_per_s, 1),
-            "partial_p50_ms": partial.latency_ms.get(50),
-            "partial_p99_ms": partial.latency_ms.get(99),
-            "hold_rps": round(placed / seconds, 1),
-            "holds_placed": placed,
-            "holds_taken": taken,
-            "hold_errors": hold_errors,
-            "hold_p50_ms": hold.latency_ms.get(50),
-            "hold_p99_ms": hold.latency_ms.get(99),
-            "db_ceiling_holds_per_s": round(ceiling.placed_per_s, 1),
-        }
         self.stdout.write(json.dumps(summary))
+
+
+def load_summary(
+    *,
+    ceiling: WrkResult,
+    partial: WrkResult,
+    hold: WrkResult,
+    direct: HoldTally,
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The last line's figures. A hold counts as placed on its 302 and as fairly lost on a 409 (another
+    request took the slot first); any other status or failed socket is an error, as is anything but the
+    ceiling's 204 and the partial's 200. The ratios are over the ceiling's requests/s, unrounded."""
+    hold_seconds = hold.seconds or options["seconds"]
+    placed, taken = hold.statuses.get(302, 0), hold.statuses.get(409, 0)
+    holds_per_s = placed / hold_seconds
+    return {
+        "seconds": options["seconds"],
+        "connections": options["connections"],
+        "workers": options["workers"],
+        "officers": options["officers"],
+        "ceiling_path": CEILING_PATH,
+        "ceiling_rps": round(ceiling.requests_per_s, 1),
+        "ceiling_p50_ms": ceiling.latency_ms.get(50),
+        "ceiling_p95_ms": ceiling.latency_ms.get(95),
+        "ceiling_errors": ceiling.errors(ok=(204,)),
+        "ceiling_non_2xx_3xx": ceiling.non_2xx_3xx,
+        "ceiling_5xx": ceiling.server_errors(),
+        "partial_rps": round(partial.requests_per_s, 1),
+        "partial_p50_ms": partial.latency_ms.get(50),
+        "partial_p95_ms": partial.latency_ms.get(95),
+        "partial_p99_ms": partial.latency_ms.get(99),
+        "partial_errors": partial.errors(ok=(200,)),
+        "partial_non_2xx_3xx": partial.non_2xx_3xx,
+        "partial_5xx": partial.server_errors(),
+        "hold_rps": round(holds_per_s, 1),
+        "hold_requests_rps": round(hold.requests_per_s, 1),
+        "holds_placed": placed,
+        "holds_taken": taken,
+        "hold_errors": hold.errors(ok=(302, 409)),
+        "hold_p50_ms": hold.latency_ms.get(50),
+        "hold_p95_ms": hold.latency_ms.get(95),
+        "hold_p99_ms": hold.latency_ms.get(99),
+        "hold_non_2xx_3xx": hold.non_2xx_3xx,
+        "hold_5xx": hold.server_errors(),
+        "partial_ratio": _ratio(partial.requests_per_s, ceiling.requests_per_s),
+        "hold_ratio": _ratio(holds_per_s, ceiling.requests_per_s),
+        "db_ceiling_holds_per_s": round(direct.placed_per_s, 1),
+        "db_holds_placed": direct.placed,
+        "db_hold_errors": sum(direct.errors.values()),
+    }
+
+
+def _ratio(rate: float, ceiling: float) -> float | None:
+    return round(rate / ceiling, 3) if ceiling else None
 
 
 # --- wrk: the Lua script and its output ------------------------------------------------------------------
@@ -261,10 +324,18 @@ class WrkResult:
     socket_errors: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
 
-    def not_ok(self) -> dict[str, int]:
-        """Responses other than 200 and failed sockets, by status or error kind."""
-        bad = {str(status): n for status, n in self.statuses.items() if status != 200}
+    def not_ok(self, ok: Collection[int] = (200,)) -> dict[str, int]:
+        """Responses with a status not in `ok`, and failed sockets, by status or error kind."""
+        bad = {str(status): n for status, n in self.statuses.items() if status not in ok}
         return bad | {kind: n for kind, n in self.socket_errors.items() if n}
+
+    def errors(self, ok: Collection[int]) -> int:
+        """How many requests got a status not in `ok` or no response at all."""
+        return sum(self.not_ok(ok).values())
+
+    def server_errors(self) -> int:
+        """How many responses were 5xx."""
+        return sum(n for status, n in self.statuses.items() if 500 <= status <= 599)
 
     def describe(self) -> str:
         latency = ", ".join(f"p{p} {ms} ms" for p, ms in sorted(self.latency_ms.items()))
@@ -273,8 +344,9 @@ class WrkResult:
 
 
 def parse_wrk_output(text: str) -> WrkResult:
-    """Reads wrk 4's summary (`--latency` percentiles included) and the `bench_load status` lines that
-    the script's done() prints. Raises ValueError when the text is not a finished run's summary."""
+    """Reads wrk 4's summary (`--latency` percentiles included) and the `bench_load status` and
+    `bench_load percentile` lines that the script's done() prints. Raises ValueError when the text is not
+    a finished run's summary."""
     totals = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b", text, re.MULTILINE)
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
     if totals is None or rate is None:
@@ -285,6 +357,8 @@ def parse_wrk_output(text: str) -> WrkResult:
         r"^\s*(\d+(?:\.\d+)?)%\s+([\d.]+)(us|ms|s|m|h)\s*$", distribution, re.MULTILINE
     ):
         latency[round(float(percent))] = round(float(value) * DURATION_UNITS_MS[unit], 2)
+    for percent, microseconds in PERCENTILE_LINE.findall(text):
+        latency[int(percent)] = round(int(microseconds) / 1000, 2)
     non_2xx = re.search(r"^\s*Non-2xx or 3xx responses:\s+(\d+)", text, re.MULTILINE)
     errors = re.search(
         r"^\s*Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text, re.MULTILINE
@@ -309,13 +383,15 @@ def wrk_script(
 ) -> str:
     """A wrk Lua script: `method path` with `headers` and the Host given (never resolved: wrk connects to
     the URL on the command line), a body per request cycling through `bodies` (already form-encoded),
-    and a count of response statuses printed by done() as `bench_load status <code> <count>` lines.
+    and a count of response statuses printed by done() as `bench_load status <code> <count>` lines, with
+    the SCRIPT_PERCENTILES of latency as `bench_load percentile <percent> <microseconds>` lines.
 
     Each thread's counters live in its own Lua state, so setup() keeps the threads for done() to read.
     Thread n sends bodies n, n + threads, ..., so every body is sent once before any is sent twice.
     """
     lua_headers = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in {"Host": host, **headers}.items())
     lua_bodies = ",\n  ".join(_lua(body) for body in bodies)
+    lua_percentiles = ", ".join(str(int(percent)) for percent in SCRIPT_PERCENTILES)
     return f"""-- Written by manage.py bench_load.
 local threads = {{}}
 local bodies = {{
@@ -356,6 +432,9 @@ function done(summary, latency, requests)
   end
   for status, count in pairs(totals) do
     io.write(string.format("bench_load status %d %d\\n", status, count))
+  end
+  for _, percent in ipairs({{{lua_percentiles}}}) do
+    io.write(string.format("bench_load percentile %d %d\\n", percent, latency:percentile(percent)))
   end
 end
 """
@@ -540,6 +619,19 @@ def preflight(port: int, *, host: str, partial_path: str, hold_path: str, csrf: 
         raise CommandError(f"A hold without the CSRF header answered {status}, not 403")
     if (status := _request(port, "POST", hold_path, {**form, "X-CSRFToken": csrf}, body)[0]) != 302:
         raise CommandError(f"A hold with the CSRF cookie and header answered {status}, not 302")
+
+
+def ceiling_preflight(port: int, *, host: str) -> None:
+    """Checks that the ceiling's view answers the tenant host with an empty 204, and an unknown host with
+    the 404 page: so it is served inside the tenant's resolution, not beside it as /healthz is."""
+    status, body = _request(port, "GET", CEILING_PATH, {"Host": host, **CEILING_HEADERS})
+    if status != 204 or body:
+        raise CommandError(
+            f"GET {CEILING_PATH} answered {status} with {len(body)} characters, not an empty 204"
+        )
+    unknown = f"unknown-{secrets.token_hex(4)}.{HOST_SUFFIX}"
+    if (status := _request(port, "GET", CEILING_PATH, {"Host": unknown, **CEILING_HEADERS})[0]) != 404:
+        raise CommandError(f"GET {CEILING_PATH} on an unknown host answered {status}, not 404")
 
 
 def server_errors(log: str) -> Counter[str]:
