@@ -48,6 +48,9 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Rises, in the same transaction, with every change to what the tenant's open time depends on (see
+    # scheduling.supply_version_bump), so cached open time is keyed by it and never served stale.
+    supply_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -119,6 +119,9 @@ CACHES = {
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bookings"),
     }
 }
+# How long a tenant's open time stays cached for a type and days once read. Never stale: a configuration
+# change moves the tenant to a new version (scheduling.availability.supply); this only frees memory.
+SUPPLY_CACHE_SECONDS = env.int("SUPPLY_CACHE_SECONDS", default=3600)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out sign-in before any password is checked (tenant login form,

@@ -4,19 +4,31 @@
 returns plain data: seats as tuples of ids, open time and external busy time as epoch-second intervals per
 calendar key. It knows nothing of bookings; `bookings.availability` adds the booked time and asks the pure
 engine for slots.
+
+What it returns depends only on the tenant's configuration, the type and the local days asked about, so it
+is cached (SUPPLY_CACHE_SECONDS) under the tenant's `supply_version`, which every change to that
+configuration raises in its own transaction (scheduling.services.supply_version_bump): once a change
+commits, nobody reads the open time from before it. A transaction that has itself changed the
+configuration reads it fresh. Without the cache (Redis down) it is read fresh too.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from accounts.models import Officer, OfficerSkill
 from scheduling.availability import engine, wallclock
@@ -33,8 +45,11 @@ from scheduling.models import (
     ServiceBlockOfficer,
     WorkingInterval,
 )
+from scheduling.services import supply_version
 
 DAY = 86400
+
+logger = logging.getLogger(__name__)
 
 CalendarKey = Hashable  # ("officer", id) or ("resource", id)
 
@@ -126,16 +141,64 @@ def booking_window(
 def supply_for(
     appointment_type: AppointmentType, window: Window, *, officer_ids: Collection[int] | None = None
 ) -> Supply:
-    """Seats and open calendars for the type over the window (working patterns minus absences, holidays
-    and other types' service blocks), with busy time imported from external calendars."""
+    """Seats and open calendars for the type over the window's local days (working patterns minus
+    absences, holidays and other types' service blocks), with busy time imported from external calendars.
+    From the cache when the tenant's configuration has not changed since it was read (see above)."""
+    version = supply_version(appointment_type.tenant)
+    if version is None:
+        return supply_read(appointment_type, window.first_day, window.last_day, officer_ids=officer_ids)
+    restricted = "all" if officer_ids is None else ",".join(str(o) for o in sorted(set(officer_ids)))
+    key = ":".join(
+        [
+            "supply",
+            str(appointment_type.tenant_id),
+            str(version),
+            str(appointment_type.pk),
+            window.first_day.isoformat(),
+            window.last_day.isoformat(),
+            hashlib.sha256(restricted.encode()).hexdigest()[:16],
+        ]
+    )
+    try:
+        supply = cache.get(key)
+    except RedisError:
+        logger.warning("supply cache unreachable: reading open time afresh", exc_info=True)
+        return supply_read(appointment_type, window.first_day, window.last_day, officer_ids=officer_ids)
+    if supply is None:
+        supply = supply_read(appointment_type, window.first_day, window.last_day, officer_ids=officer_ids)
+        try:
+            cache.set(key, supply, settings.SUPPLY_CACHE_SECONDS)
+        except RedisError:
+            logger.warning("supply cache unreachable: open time not kept", exc_info=True)
+    return supply
+
+
+def supply_read(
+    appointment_type: AppointmentType,
+    first_day: date,
+    last_day: date,
+    *,
+    officer_ids: Collection[int] | None = None,
+) -> Supply:
+    """`supply_for` from the database, over whole local days."""
     officer_seats, resource_seats, officers, resources = _seats(appointment_type, officer_ids)
     open_time: dict[CalendarKey, list[Interval]] = {}
     external: dict[CalendarKey, list[Interval]] = defaultdict(list)
     if officers or resources:
         tz = appointment_type.tenant.zone
-        window_start, window_end = from_epoch(window.reach[0]), from_epoch(window.reach[1])
-        worked = _working_time(officers, resources, window.first_day, window.last_day, tz)
-        closed = _closed_time(appointment_type, officers, resources, window, tz, window_start, window_end)
+        # Closed and busy time can reach into the days from a little before or after them.
+        span = (
+            appointment_type.duration_minutes
+            + appointment_type.buffer_before_minutes
+            + appointment_type.buffer_after_minutes
+        )
+        margin = timedelta(days=1 + math.ceil(span * 60 / DAY))
+        reach = wallclock.whole_days(first_day - margin, last_day + margin, tz)
+        window_start, window_end = from_epoch(reach[0]), from_epoch(reach[1])
+        worked = _working_time(officers, resources, first_day, last_day, tz)
+        closed = _closed_time(
+            appointment_type, officers, resources, first_day, last_day, tz, window_start, window_end
+        )
         keys = [("officer", o) for o in officers] + [("resource", r) for r in resources]
         for key in keys:
             open_intervals = subtract(worked.get(key, []), closed[key])
@@ -205,7 +268,8 @@ def _closed_time(
     appointment_type: AppointmentType,
     officers: list[int],
     resources: list[int],
-    window: Window,
+    first_day: date,
+    last_day: date,
     tz: ZoneInfo,
     window_start: datetime,
     window_end: datetime,
@@ -220,13 +284,11 @@ def _closed_time(
     ):
         key = ("officer", officer_id) if officer_id else ("resource", resource_id)
         closed[key].append((to_epoch(starts_at), to_epoch(ends_at)))
-    holiday_dates = Holiday.objects.filter(date__gte=window.first_day, date__lte=window.last_day).values_list(
+    holiday_dates = Holiday.objects.filter(date__gte=first_day, date__lte=last_day).values_list(
         "date", flat=True
     )
     holidays = [wallclock.whole_days(day, day, tz) for day in holiday_dates]
-    for officer_id, span in _blocked_by_service_blocks(
-        appointment_type, officers, window.first_day, window.last_day, tz
-    ):
+    for officer_id, span in _blocked_by_service_blocks(appointment_type, officers, first_day, last_day, tz):
         closed[("officer", officer_id)].append(span)
     keys = [("officer", o) for o in officers] + [("resource", r) for r in resources]
     return defaultdict(list, {key: normalise([*closed[key], *holidays]) for key in keys})
