@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from accounts.models import User
-from bookings.models import Booking, BookingEvent
+from bookings.models import Booking, BookingAssignment, BookingEvent
 
 
-def booking_snapshot(booking: Booking) -> dict[str, Any]:
-    """What an event records as `before` and `after`: status, times and who is taken."""
-    assignments = [a for a in booking.assignments.all() if a.is_active] if booking.pk else []
+def booking_snapshot(
+    booking: Booking, *, assignments: Iterable[BookingAssignment] | None = None
+) -> dict[str, Any]:
+    """What an event records as `before` and `after`: status, times and who is taken (the booking's
+    active assignments, or `assignments` when the caller has just written them)."""
+    if assignments is None:
+        assignments = booking.assignments.all() if booking.pk else []
+    assignments = [a for a in assignments if a.is_active]
     return {
         "status": booking.status,
         "starts_at": booking.starts_at.isoformat() if booking.starts_at else None,

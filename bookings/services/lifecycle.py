@@ -52,9 +52,10 @@ from .placement import (
     started_check,
     unavailable,
 )
-from .references import reference_new
+from .references import reference_new, reference_taken
 
 HOLD_DURATION = timedelta(minutes=10)
+REFERENCE_ATTEMPTS = 3
 
 
 def booking_hold(
@@ -105,20 +106,29 @@ def booking_hold(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with transaction.atomic():
-            if client:
-                _live_holds_check(appointment_type, client, now)
-            booking.reference = reference_new()
-            place(booking, starts_at, now=now, officer_ids=officer_ids, apply_notice=apply_notice)
-            booking_event_record(booking, "held", actor=actor, now=now, after=booking_snapshot(booking))
-            idempotency_record(idempotency, booking=booking, now=now)
-    except PLACEMENT_CONFLICTS as error:
-        if replay := replayed(idempotency, now=now):
-            return replay
-        reraise_unless_conflict(error)
-        raise unavailable(appointment_type, starts_at, now) from error
-    return booking
+    for attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                if client:
+                    _live_holds_check(appointment_type, client, now)
+                booking.reference = reference_new()
+                placed = place(
+                    booking, starts_at, now=now, officer_ids=officer_ids, apply_notice=apply_notice
+                )
+                after = booking_snapshot(booking, assignments=placed)
+                booking_event_record(booking, "held", actor=actor, now=now, after=after)
+                idempotency_record(idempotency, booking=booking, now=now)
+        except PLACEMENT_CONFLICTS as error:
+            if reference_taken(error):
+                if attempt + 1 < REFERENCE_ATTEMPTS:
+                    continue  # one chance in a billion per booking the tenant has: draw another
+                raise
+            if replay := replayed(idempotency, now=now):
+                return replay
+            reraise_unless_conflict(error)
+            raise unavailable(appointment_type, starts_at, now) from error
+        return booking
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _live_holds_check(appointment_type: AppointmentType, client: str, now: datetime) -> None:

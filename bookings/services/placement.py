@@ -50,8 +50,9 @@ def place(
     now: datetime,
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
-) -> None:
-    """Finds the slot, allocates officers and resources, and writes the booking and its assignments.
+) -> list[BookingAssignment]:
+    """Finds the slot, allocates officers and resources, and writes the booking and its assignments
+    (returned).
 
     Must run inside a savepoint: the assignments' insert is where a concurrent booking is refused.
     """
@@ -84,7 +85,7 @@ def place(
     else:
         booking.session_key, booking.seat = booking.reference, 1
     booking.save()
-    BookingAssignment.objects.bulk_create(
+    return BookingAssignment.objects.bulk_create(
         [
             BookingAssignment(
                 tenant_id=booking.tenant_id,
