@@ -11,6 +11,7 @@ from accounts.models import Officer, OfficerSkill, Skill, Tenant
 from .models import (
     Absence,
     AppointmentType,
+    Category,
     ExternalBusy,
     Holiday,
     Resource,
@@ -24,9 +25,11 @@ from .models import (
 )
 from .services import categories_create_defaults, supply_version_bump
 
-# Everything open time is computed from (scheduling.availability.supply).
+# Everything open time is computed from (scheduling.availability.supply), and what is cached with it (the
+# bookable type and its category: scheduling.selectors).
 SUPPLY_MODELS: list[type[models.Model]] = [
     AppointmentType,
+    Category,
     StaffingRequirement,
     ResourceRequirement,
     Resource,

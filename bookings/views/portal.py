@@ -47,6 +47,7 @@ from bookings.tokens import (
     public_id_from_manage_token,
 )
 from scheduling.models import AppointmentType
+from scheduling.selectors import bookable_type
 
 HOLDS = "portal_holds"  # references of the holds this browser made
 DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
@@ -86,10 +87,11 @@ def client_of(request: HttpRequest) -> str:
 # --- access helpers: a missing object and another tenant's object are the same 404 ---------------------
 
 
-def access_bookable_type(slug: str) -> AppointmentType:
-    return get_object_or_404(
-        AppointmentType.objects.bookable_online().select_related("tenant", "category"), slug=slug
-    )
+def access_bookable_type(request: HttpRequest, slug: str) -> AppointmentType:
+    appointment_type = bookable_type(tenant=request.tenant, slug=slug)
+    if appointment_type is None:
+        raise Http404
+    return appointment_type
 
 
 def access_own_booking(request: HttpRequest, reference: str) -> Booking:
@@ -121,7 +123,7 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 @rate_limited("PORTAL_SLOTS_RATE", method="GET")
 def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
-    appointment_type = access_bookable_type(slug)
+    appointment_type = access_bookable_type(request, slug)
     return slot_picker_response(
         request,
         appointment_type,
@@ -135,7 +137,7 @@ def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 @rate_limited("PORTAL_HOLD_RATE", method="POST")
 def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
-    appointment_type = access_bookable_type(slug)
+    appointment_type = access_bookable_type(request, slug)
     case_token = _case_token(request.POST.get("case"), request)
 
     def picker(**problem: Any) -> HttpResponse:

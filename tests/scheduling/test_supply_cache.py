@@ -210,3 +210,18 @@ def test_booked_time_is_never_cached(setting) -> None:
         booking_hold(appointment_type=food, starts_at=NINE, now=NOW)
     assert NINE not in starts(food)
     assert NINE + timedelta(hours=1) in starts(food)
+
+
+def test_the_portal_shows_an_edited_type_at_once(setting, client_for) -> None:
+    food, officer = setting
+    client = client_for(officer.tenant)
+    assert "Food hygiene inspection" in client.get("/services/food/").content.decode()
+    with scope(tenant=officer.tenant):
+        edited = AppointmentType.objects.get(pk=food.pk)
+        edited.name = "Food premises inspection"
+        edited.save()
+    assert "Food premises inspection" in client.get("/services/food/").content.decode()
+    with scope(tenant=officer.tenant):
+        edited.online_bookable = False
+        edited.save()
+    assert client.get("/services/food/").status_code == 404
