@@ -33,8 +33,13 @@ class NoAllocation(Exception):
     """The slot's candidates cannot fill every seat (it was taken meanwhile)."""
 
 
-def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocation:
-    """Distinct officers and resources for every seat of `slot`, ordered by the type's strategy."""
+def allocate(
+    appointment_type: AppointmentType, slot: AvailableSlot, *, loads: dict[int, int] | None = None
+) -> Allocation:
+    """Distinct officers and resources for every seat of `slot`, ordered by the type's strategy.
+
+    `loads` (seconds booked per officer in the week of the slot, see `week_of`), when the caller read them
+    with the booked time, spare the least-loaded strategy its own query."""
     candidates = sorted({o for seat in slot.officer_seats for o in seat})
     strategy = appointment_type.allocation_strategy
     if slot.session_key is not None:
@@ -44,7 +49,7 @@ def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocati
     elif strategy == AllocationStrategy.ROUND_ROBIN:
         order, reason = _round_robin(appointment_type, candidates)
     else:
-        order, reason = _least_loaded(appointment_type, candidates, slot.start)
+        order, reason = _least_loaded(appointment_type, candidates, slot.start, loads)
 
     rank = {officer_id: index for index, officer_id in enumerate(order)}
     officer_seats = [sorted(seat, key=rank.__getitem__) for seat in slot.officer_seats]
@@ -55,25 +60,43 @@ def allocate(appointment_type: AppointmentType, slot: AvailableSlot) -> Allocati
     return Allocation(officer_ids=tuple(officers), resource_ids=tuple(resources), reason=reason)
 
 
-def _least_loaded(
-    appointment_type: AppointmentType, candidates: list[int], start: datetime
-) -> tuple[list[int], str]:
+def week_of(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:
+    """The local week (Monday to Monday) whose load the least-loaded strategy compares."""
     local = start.astimezone(appointment_type.tenant.zone)
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    week = (monday, monday + timedelta(days=7))
-    booked = dict(
-        BookingAssignment.objects.filter(officer_id__in=candidates, is_active=True, occupied__overlap=week)
-        .values("officer_id")
-        .annotate(
-            total=Sum(
-                ExpressionWrapper(
-                    Func("occupied", function="upper") - Func("occupied", function="lower"),
-                    output_field=DurationField(),
+    return monday, monday + timedelta(days=7)
+
+
+def needs_loads(appointment_type: AppointmentType) -> bool:
+    return appointment_type.allocation_strategy not in (
+        AllocationStrategy.NAMED_OFFICER,
+        AllocationStrategy.ROUND_ROBIN,
+    )
+
+
+def _least_loaded(
+    appointment_type: AppointmentType, candidates: list[int], start: datetime, loads: dict[int, int] | None
+) -> tuple[list[int], str]:
+    week = week_of(appointment_type, start)
+    monday = week[0]
+    if loads is None:
+        loads = {
+            officer_id: int(total.total_seconds())
+            for officer_id, total in BookingAssignment.objects.filter(
+                officer_id__in=candidates, is_active=True, occupied__overlap=week
+            )
+            .values("officer_id")
+            .annotate(
+                total=Sum(
+                    ExpressionWrapper(
+                        Func("occupied", function="upper") - Func("occupied", function="lower"),
+                        output_field=DurationField(),
+                    )
                 )
             )
-        )
-        .values_list("officer_id", "total")
-    )
+            .values_list("officer_id", "total")
+        }
+    booked = {officer_id: timedelta(seconds=seconds) for officer_id, seconds in loads.items()}
     order = sorted(candidates, key=lambda o: (booked.get(o, timedelta()), o))
     hours = booked.get(order[0], timedelta()).total_seconds() / 3600 if order else 0
     reason = _("least loaded in the week of %(monday)s (%(hours).1f h booked)") % {

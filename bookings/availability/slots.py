@@ -65,7 +65,7 @@ def available_slots(
     `displace_below` treats bookings of lower priority as gone (the emergency preview);
     `apply_notice=False` lifts the minimum notice (urgent staff bookings).
     """
-    slots, _lapsed = _available(
+    slots, _lapsed, _loads = _available(
         appointment_type,
         start,
         end,
@@ -86,14 +86,16 @@ def slots_at(
     ignore_booking_ids: Collection[int] = (),
     apply_notice: bool = True,
     officer_ids: Collection[int] | None = None,
-) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]]]:
-    """The slots starting exactly at `start` (a fresh one and a group session to join, at most), and the
-    occupied spans of lapsed holds on the candidate calendars.
+    load_week: tuple[datetime, datetime] | None = None,
+) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]], dict[int, int] | None]:
+    """The slots starting exactly at `start` (a fresh one and a group session to join, at most), the
+    occupied spans of lapsed holds on the candidate calendars, and with `load_week` each candidate
+    officer's load that week (seconds of active assignments overlapping it, read with the booked time).
 
     Lapsed holds are free time, but their assignments stay active until expired: placing a booking must
     expire those in its way first, and only then (rarely) spend the queries doing so.
     """
-    slots, lapsed = _available(
+    slots, lapsed, loads = _available(
         appointment_type,
         start,
         start + timedelta(seconds=1),
@@ -102,8 +104,9 @@ def slots_at(
         displace_below=None,
         apply_notice=apply_notice,
         officer_ids=officer_ids,
+        load_week=None if ignore_booking_ids else load_week,
     )
-    return [slot for slot in slots if slot.start == start], lapsed
+    return [slot for slot in slots if slot.start == start], lapsed, loads
 
 
 def _available(
@@ -116,17 +119,23 @@ def _available(
     displace_below: int | None,
     apply_notice: bool,
     officer_ids: Collection[int] | None,
-) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]]]:
+    load_week: tuple[datetime, datetime] | None = None,
+) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]], dict[int, int] | None]:
     window = booking_window(appointment_type, start, end, now=now, apply_notice=apply_notice)
     if window is None:
-        return [], {}
+        return [], {}, None
     supply = supply_for(appointment_type, window, officer_ids=officer_ids)
     busy: dict[Hashable, list[Interval]] = defaultdict(list)
     lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
     for key, spans in supply.external_busy.items():
         busy[key].extend(spans)
+    loads: dict[int, int] | None = None
     if supply.open:
         reach = (from_epoch(window.reach[0]), from_epoch(window.reach[1]))
+        if load_week is not None:  # every active assignment overlapping the week is read too
+            reach = (min(reach[0], load_week[0]), max(reach[1], load_week[1]))
+            week = (to_epoch(load_week[0]), to_epoch(load_week[1]))
+            loads = defaultdict(int)
         booked = _booked(
             appointment_type.tenant_id,
             supply.officers,
@@ -138,6 +147,8 @@ def _available(
         )
         for key, span, is_lapsed in booked:
             (lapsed if is_lapsed else busy)[key].append(span)
+            if loads is not None and key[0] == "officer" and span[0] < week[1] and week[0] < span[1]:
+                loads[key[1]] += span[1] - span[0]
     calendars = [
         engine.Calendar(key=key, open=open_intervals, busy=normalise(busy[key]))
         for key, open_intervals in supply.open.items()
@@ -160,7 +171,7 @@ def _available(
         slots = _with_group_sessions(
             appointment_type, slots, rules.earliest_start, rules.latest_start, now, ignore_booking_ids
         )
-    return slots, dict(lapsed)
+    return slots, dict(lapsed), None if loads is None else dict(loads)
 
 
 def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:

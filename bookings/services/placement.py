@@ -22,7 +22,9 @@ from bookings.availability import (
     NoAllocation,
     allocate,
     nearest_alternatives,
+    needs_loads,
     slots_at,
+    week_of,
 )
 from bookings.availability.slots import session_key_for
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
@@ -62,8 +64,8 @@ def place(
         starts_at + appointment_type.duration + appointment_type.buffer_after,
     )
     ignore = [booking.pk] if booking.pk else []
-    slot, lapsed = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
-    allocation = allocate(appointment_type, slot)
+    slot, lapsed, loads = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
+    allocation = allocate(appointment_type, slot, loads=loads)
     if _in_the_way(lapsed, allocation, occupied):
         in_the_way = BookingAssignment.objects.filter(is_active=True, occupied__overlap=occupied)
         holds_expire_lapsed(
@@ -133,19 +135,21 @@ def _slot_at(
     ignore: list[int],
     officer_ids: Collection[int] | None,
     apply_notice: bool,
-) -> tuple[AvailableSlot, dict[Hashable, list[Interval]]]:
-    matching, lapsed = slots_at(
+) -> tuple[AvailableSlot, dict[Hashable, list[Interval]], dict[int, int] | None]:
+    matching, lapsed, loads = slots_at(
         appointment_type,
         starts_at,
         now=now,
         ignore_booking_ids=ignore,
         officer_ids=officer_ids,
         apply_notice=apply_notice,
+        # The least-loaded strategy compares the week's load: read it with the booked time.
+        load_week=week_of(appointment_type, starts_at) if needs_loads(appointment_type) else None,
     )
     if not matching:
         raise NotFree
     # Join a running group session before opening a new one.
-    return max(matching, key=lambda slot: slot.session_key is not None), lapsed
+    return max(matching, key=lambda slot: slot.session_key is not None), lapsed, loads
 
 
 def _in_the_way(

@@ -10,7 +10,14 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from accounts.models import Role
-from bookings.availability import allocate, available_slots, displacement_options, earliest_slot
+from bookings.availability import (
+    allocate,
+    available_slots,
+    displacement_options,
+    earliest_slot,
+    slots_at,
+    week_of,
+)
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
 from bookings.models import (
     Booking,
@@ -439,3 +446,52 @@ def test_a_portal_match_never_changes_someone_elses_details_not_even_blanks(in_t
     stored = Customer.objects.get()
     assert (stored.full_name, stored.phone, stored.town, stored.postcode) == ("Ann", "", "Northtown", "")
     assert (stored.contact_by_sms, stored.preferred_language) == (False, "en-gb")
+
+
+def test_the_week_loads_read_with_the_booked_time_are_the_officers_loads(in_tenant) -> None:
+    """A hold reads each candidate's load for the least-loaded strategy in the same query as the booked
+    time: the same seconds as summing every active assignment overlapping the week, held ones included."""
+    tenant = in_tenant
+    officers = [b.officer(tenant, days=range(7)) for _ in range(3)]
+    kind = b.appointment_type(tenant)
+    for officer, hours in zip(officers, [(9, 11, 13), (10,), ()], strict=True):
+        for hour in hours:
+            booking_create(
+                appointment_type=kind,
+                starts_at=at(MONDAY, hour),
+                customer=b.customer(tenant, hour),
+                now=NOW,
+                officer_ids=[officer.pk],
+            )
+    cancelled = booking_create(
+        appointment_type=kind,
+        starts_at=at(MONDAY, 15),
+        customer=b.customer(tenant, 15),
+        now=NOW,
+        officer_ids=[officers[2].pk],
+    )
+    booking_cancel(booking=cancelled, now=NOW)
+    booking_hold(appointment_type=kind, starts_at=at(MONDAY, 16), now=NOW, officer_ids=[officers[1].pk])
+    booking_create(  # the week before: not counted
+        appointment_type=kind,
+        starts_at=at(MONDAY - timedelta(days=1), 10),
+        customer=b.customer(tenant, 30),
+        now=NOW,
+        officer_ids=[officers[2].pk],
+    )
+
+    week = week_of(kind, at(MONDAY, 12))
+    _slots, _lapsed, loads = slots_at(kind, at(MONDAY + timedelta(days=2), 12), now=NOW, load_week=week)
+    expected = {
+        officer.pk: sum(
+            (a.occupied.upper - a.occupied.lower).total_seconds()
+            for a in BookingAssignment.objects.filter(officer=officer, is_active=True)
+            if a.occupied.lower < week[1] and week[0] < a.occupied.upper
+        )
+        for officer in officers
+    }
+    assert (
+        {o: loads.get(o, 0) for o in expected}
+        == expected
+        == {officers[0].pk: 3 * 3600, officers[1].pk: 2 * 3600, officers[2].pk: 0}
+    )
