@@ -163,6 +163,7 @@ LOGO_MAX_BYTES = env.int("LOGO_MAX_BYTES", default=512 * 1024)
 LOGO_MAX_PIXELS = env.int("LOGO_MAX_PIXELS", default=4_000_000)
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "accounts.sessions"  # database sessions; see the module for the one difference
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers, but admin JS may.
 X_FRAME_OPTIONS = "DENY"
 

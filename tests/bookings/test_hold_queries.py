@@ -21,7 +21,7 @@ from tests.builders import MONDAY, NOW, at
 # configuration, so the type and the slot's open time come from the cache): tenant, client cap (lock and
 # count), the slot's booked time, load for the strategy, row locks with names, the three inserts, and the
 # new session (its key checked, then inserted). The target is 8.
-HOLD_QUERIES = 10
+HOLD_QUERIES = 9
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
