@@ -37,7 +37,25 @@ def booking_event_record(
     after: dict[str, Any] | None = None,
     reason: str = "",
 ) -> BookingEvent:
-    return BookingEvent.objects.create(
+    event = booking_event_new(
+        booking, action, actor=actor, now=now, before=before, after=after, reason=reason
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def booking_event_new(
+    booking: Booking,
+    action: str,
+    *,
+    actor: User | None,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> BookingEvent:
+    """The event, not yet written (for a caller that writes it together with other rows)."""
+    return BookingEvent(
         tenant_id=booking.tenant_id,
         booking=booking,
         actor=actor,

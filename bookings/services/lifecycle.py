@@ -27,6 +27,7 @@ from bookings.errors import BookingError, InvalidTransition, SlotUnavailable, To
 from bookings.models import (
     ACTIVE_STATUSES,
     Booking,
+    BookingAssignment,
     BookingEvent,
     BookingStatus,
     Channel,
@@ -38,7 +39,7 @@ from scheduling.models import AppointmentType
 
 from .conflict_items import conflicts_open
 from .customers import customer_find_or_create
-from .history import booking_event_record, booking_snapshot
+from .history import booking_event_new, booking_event_record, booking_snapshot
 from .idempotency import Idempotency, idempotency_for, idempotency_record, replayed
 from .messages import customer_tell, reminders_withdraw, survey_invite
 from .placement import (
@@ -112,11 +113,20 @@ def booking_hold(
                 if client:
                     _live_holds_check(appointment_type, client, now)
                 booking.reference = reference_new()
-                placed = place(
-                    booking, starts_at, now=now, officer_ids=officer_ids, apply_notice=apply_notice
+
+                def held(assignments: list[BookingAssignment]) -> BookingEvent:
+                    after = booking_snapshot(booking, assignments=assignments)
+                    return booking_event_new(booking, "held", actor=actor, now=now, after=after)
+
+                # The audit event is written with the assignments, in one statement.
+                place(
+                    booking,
+                    starts_at,
+                    now=now,
+                    officer_ids=officer_ids,
+                    apply_notice=apply_notice,
+                    event=held,
                 )
-                after = booking_snapshot(booking, assignments=placed)
-                booking_event_record(booking, "held", actor=actor, now=now, after=after)
                 idempotency_record(idempotency, booking=booking, now=now)
         except PLACEMENT_CONFLICTS as error:
             if reference_taken(error):

@@ -7,11 +7,13 @@ refusal into SlotUnavailable with the nearest alternatives.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+from collections.abc import Callable, Collection, Hashable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connection
+from django.db.models import Model
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,9 +54,10 @@ def place(
     now: datetime,
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
+    event: Callable[[list[BookingAssignment]], BookingEvent] | None = None,
 ) -> list[BookingAssignment]:
     """Finds the slot, allocates officers and resources, and writes the booking and its assignments
-    (returned).
+    (returned), and `event(assignments)` with them in the same statement when given.
 
     Must run inside a savepoint: the assignments' insert is where a concurrent booking is refused.
     """
@@ -87,28 +90,54 @@ def place(
     else:
         booking.session_key, booking.seat = booking.reference, 1
     booking.save()
-    return BookingAssignment.objects.bulk_create(
-        [
-            BookingAssignment(
-                tenant_id=booking.tenant_id,
-                booking=booking,
-                officer_id=officer_id,
-                occupied=occupied,
-                session_key=booking.session_key,
-            )
-            for officer_id in allocation.officer_ids
-        ]
-        + [
-            BookingAssignment(
-                tenant_id=booking.tenant_id,
-                booking=booking,
-                resource_id=resource_id,
-                occupied=occupied,
-                session_key=booking.session_key,
-            )
-            for resource_id in allocation.resource_ids
-        ]
-    )
+    assignments = [
+        BookingAssignment(
+            tenant_id=booking.tenant_id,
+            booking=booking,
+            officer_id=officer_id,
+            occupied=occupied,
+            session_key=booking.session_key,
+        )
+        for officer_id in allocation.officer_ids
+    ] + [
+        BookingAssignment(
+            tenant_id=booking.tenant_id,
+            booking=booking,
+            resource_id=resource_id,
+            occupied=occupied,
+            session_key=booking.session_key,
+        )
+        for resource_id in allocation.resource_ids
+    ]
+    if event is None:
+        return BookingAssignment.objects.bulk_create(assignments)
+    rows_insert(assignments, [event(assignments)])
+    return assignments
+
+
+def rows_insert(first: list[Model], then: list[Model]) -> None:
+    """Inserts two models' rows in one statement (the first in a data-modifying WITH), in that order, as
+    their own inserts would write them (field defaults and pre_save included). `then` gets its ids back.
+    Neither may depend on the other's ids: an audit row beside the rows it describes."""
+    with_sql, with_params = _insert_sql(first, returning=False)
+    sql, params = _insert_sql(then, returning=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH written AS ({with_sql}) {sql}", (*with_params, *params))
+        ids = [row[0] for row in cursor.fetchall()]
+    for row, pk in zip(then, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+
+
+def _insert_sql(rows: list[Model], *, returning: bool) -> tuple[str, tuple[Any, ...]]:
+    model = type(rows[0])
+    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
+    query = InsertQuery(model)
+    query.insert_values(fields, rows)
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [model._meta.pk] if returning else None
+    [(sql, params)] = compiler.as_sql()
+    return sql, tuple(params)
 
 
 def _lock_calendars(officer_ids: Collection[int], resource_ids: Collection[int]) -> dict[int, str]:
