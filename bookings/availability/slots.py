@@ -179,27 +179,37 @@ def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
     return f"{appointment_type.pk}@{to_epoch(start)}"
 
 
-# A lapsed hold: free time, still in the way of an insert until expired. Counted: everything else active.
-_LAPSED = f"(b.status = '{BookingStatus.HELD}' AND b.hold_expires_at <= %(now)s)"
-_COUNTED = f"(b.status = '{BookingStatus.CONFIRMED}' OR b.hold_expires_at > %(now)s)"
-
-
 def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
     """Plain SQL (so the tenant is named in it), with epoch seconds straight from PostgreSQL as plain
     integers: thousands of ranges parsed in Python, or through the ORM's converters, cost more than the
-    query. date_part is a float, cheaper there than EXTRACT's numeric, and exact for whole seconds."""
-    counted = _COUNTED
+    query. date_part is a float, cheaper there than EXTRACT's numeric, and exact for whole seconds.
+
+    An active assignment belongs to a confirmed booking or a hold, so only holds are joined (few, through
+    their partial index): a lapsed hold is free time, still in the way of an insert until expired; every
+    other active assignment is busy. Ignored bookings, and with `displacing` lower-priority ones (which
+    needs every booking joined), count as gone.
+    """
+    lapsed = "(h.id IS NOT NULL AND h.hold_expires_at <= %(now)s)"
+    gone = []
     if ignoring:
-        counted += " AND NOT a.booking_id = ANY(%(ignore)s::bigint[])"
+        gone.append("a.booking_id = ANY(%(ignore)s::bigint[])")
     if displacing:
-        counted += " AND b.priority >= %(priority)s"
+        gone.append("b.priority < %(priority)s")
+    every_booking = (
+        f"JOIN {Booking._meta.db_table} b ON b.id = a.booking_id AND b.tenant_id = %(tenant)s"
+        if displacing
+        else ""
+    )
     return f"""
-        SELECT a.officer_id, a.resource_id, {_LAPSED},
+        SELECT a.officer_id, a.resource_id, {lapsed},
                date_part('epoch', lower(a.occupied))::bigint, date_part('epoch', upper(a.occupied))::bigint
-        FROM {BookingAssignment._meta.db_table} a JOIN {Booking._meta.db_table} b ON b.id = a.booking_id
+        FROM {BookingAssignment._meta.db_table} a
+        LEFT JOIN {Booking._meta.db_table} h
+            ON h.id = a.booking_id AND h.status = '{BookingStatus.HELD}' AND h.tenant_id = %(tenant)s
+        {every_booking}
         WHERE a.tenant_id = %(tenant)s AND a.is_active AND a.occupied && tstzrange(%(lo)s, %(hi)s)
           AND (a.officer_id = ANY(%(officers)s::bigint[]) OR a.resource_id = ANY(%(resources)s::bigint[]))
-          AND (({counted}) OR {_LAPSED})
+          {f"AND ({lapsed} OR NOT ({' OR '.join(gone)}))" if gone else ""}
     """
 
 
