@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from typing import Any
@@ -19,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import get_usage
@@ -407,6 +409,16 @@ def verify_code(request: HttpRequest) -> HttpResponse:
 # --- shared pieces ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SlotChoice:
+    """A slot as the picker shows it: the start to post back, and its local time and day in words."""
+
+    value: str
+    time: str
+    day: str
+    seats_left: int
+
+
 def slot_picker_response(
     request: HttpRequest,
     appointment_type: AppointmentType,
@@ -438,9 +450,24 @@ def slot_picker_response(
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore or ())
-    by_day = {monday + timedelta(days=i): [] for i in range(7)}
+    by_day: dict[date, list[SlotChoice]] = {monday + timedelta(days=i): [] for i in range(7)}
+    # Django's own words for a.m. and p.m. in the active language, as its date filter's "A" gives them.
+    am, pm = (date_format(datetime(2000, 1, 1, hour), "A").lower() for hour in (9, 15))
+    day_names: dict[date, str] = {}
     for slot in slots:
-        by_day.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+        local = slot.start.astimezone(tz)
+        day = local.date()
+        if day not in day_names:
+            day_names[day] = date_format(day, "l j F Y")
+        by_day.setdefault(day, []).append(
+            SlotChoice(
+                value=slot.start.isoformat(),
+                # As the date filter's "g:iA", lower case: formatted here once, not per slot and filter.
+                time=f"{local.hour % 12 or 12}:{local.minute:02d}{pm if local.hour > 11 else am}",
+                day=day_names[day],
+                seats_left=slot.seats_left,
+            )
+        )
     first = None
     if not slots:
         found = earliest_slot(appointment_type, now=now)
