@@ -94,20 +94,12 @@ def place(
         BookingAssignment(
             tenant_id=booking.tenant_id,
             booking=booking,
-            officer_id=officer_id,
             occupied=occupied,
             session_key=booking.session_key,
+            **{taken: calendar_id},
         )
-        for officer_id in allocation.officer_ids
-    ] + [
-        BookingAssignment(
-            tenant_id=booking.tenant_id,
-            booking=booking,
-            resource_id=resource_id,
-            occupied=occupied,
-            session_key=booking.session_key,
-        )
-        for resource_id in allocation.resource_ids
+        for taken, ids in (("officer_id", allocation.officer_ids), ("resource_id", allocation.resource_ids))
+        for calendar_id in ids
     ]
     if event is None:
         return BookingAssignment.objects.bulk_create(assignments)
