@@ -45,6 +45,7 @@ from scheduling.models import (
     WorkingInterval,
     WorkingPattern,
 )
+from scheduling.services import supply_version_bump
 
 HOST_SUFFIX = "bench.invalid"
 BATCH_SIZE = 2000
@@ -188,6 +189,7 @@ def officers_create(
             ],
             batch_size=BATCH_SIZE,
         )
+        supply_version_bump(tenant_id=tenant.pk)  # bulk writes send no signals
     return officers
 
 
@@ -290,6 +292,7 @@ def closures_create(
             )
             absent.add((trainee, day, 1))
         Absence.objects.bulk_create(absences)
+        supply_version_bump(tenant_id=tenant.pk)
 
         covered = list(officer_ids[::BLOCKED_EVERY])
         block = ServiceBlock.objects.create(

@@ -27,7 +27,7 @@ from scheduling.models import (
     WorkingInterval,
     WorkingPattern,
 )
-from scheduling.services import categories_create_defaults
+from scheduling.services import categories_create_defaults, supply_version_bump
 
 PATTERNS_FROM = date(2026, 1, 1)
 WEEKDAYS = range(5)
@@ -83,6 +83,7 @@ def seed_scheduling(tenant: Tenant, *, now: datetime | None = None) -> None:
         _weekly_pattern(tenant, ROOM_HOURS, resource=room)
 
     Holiday.objects.bulk_create([Holiday(tenant=tenant, date=day, name=name) for day, name in BANK_HOLIDAYS])
+    supply_version_bump(tenant_id=tenant.pk)  # bulk writes send no signals
 
     if len(officers) >= 4:
         first_day = now.astimezone(tenant.zone).date() + timedelta(days=14)
@@ -113,6 +114,7 @@ def _weekly_pattern(tenant: Tenant, hours: list[tuple[time, time]], **owner: obj
         for day in WEEKDAYS
         for start, end in hours
     )
+    supply_version_bump(tenant_id=tenant.pk)
 
 
 def _appointment_types(tenant: Tenant) -> AppointmentType:

@@ -130,11 +130,11 @@ def _available(
     for key, spans in supply.external_busy.items():
         busy[key].extend(spans)
     loads: dict[int, int] | None = None
+    week = (to_epoch(load_week[0]), to_epoch(load_week[1])) if load_week is not None else None
     if supply.open:
         reach = (from_epoch(window.reach[0]), from_epoch(window.reach[1]))
         if load_week is not None:  # every active assignment overlapping the week is read too
             reach = (min(reach[0], load_week[0]), max(reach[1], load_week[1]))
-            week = (to_epoch(load_week[0]), to_epoch(load_week[1]))
             loads = defaultdict(int)
         booked = _booked(
             appointment_type.tenant_id,
@@ -147,7 +147,7 @@ def _available(
         )
         for key, span, is_lapsed in booked:
             (lapsed if is_lapsed else busy)[key].append(span)
-            if loads is not None and key[0] == "officer" and span[0] < week[1] and week[0] < span[1]:
+            if week is not None and key[0] == "officer" and span[0] < week[1] and week[0] < span[1]:
                 loads[key[1]] += span[1] - span[0]
     calendars = [
         engine.Calendar(key=key, open=open_intervals, busy=normalise(busy[key]))

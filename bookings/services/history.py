@@ -27,19 +27,9 @@ def booking_snapshot(
     }
 
 
-def booking_event_record(
-    booking: Booking,
-    action: str,
-    *,
-    actor: User | None,
-    now: datetime,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str = "",
-) -> BookingEvent:
-    event = booking_event_new(
-        booking, action, actor=actor, now=now, before=before, after=after, reason=reason
-    )
+def booking_event_record(booking: Booking, action: str, **fields: Any) -> BookingEvent:
+    """Writes the event `booking_event_new` describes (same arguments)."""
+    event = booking_event_new(booking, action, **fields)
     event.save(force_insert=True)
     return event
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import BigIntegerField, Func, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
@@ -80,11 +80,6 @@ class Supply:
         return [frozenset(("officer", o) for o in seat) for seat in self.officer_seats] + [
             frozenset(("resource", r) for r in seat) for seat in self.resource_seats
         ]
-
-
-class EpochSeconds(Func):
-    template = "EXTRACT(EPOCH FROM %(expressions)s)::bigint"
-    output_field = BigIntegerField()
 
 
 def to_epoch(moment: datetime) -> int:
