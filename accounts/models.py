@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -21,6 +22,9 @@ hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+VERSION_FIELDS = ("supply_version", "booked_version")
 
 
 class Tenant(models.Model):
@@ -51,12 +55,27 @@ class Tenant(models.Model):
     # Rises, in the same transaction, with every change to what the tenant's open time depends on (see
     # scheduling.supply_version_bump), so cached open time is keyed by it and never served stale.
     supply_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Rises, in the same transaction, with every change to booked time (assignments, hold status and
+    # expiry): a database trigger in bookings raises it at commit, so booked time cached under it is never
+    # served stale either.
+    booked_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The version counters are only ever raised in SQL; saving an instance read before a raise must not
+        # put the old figure back (a cache key would then come round again with stale contents under it).
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in VERSION_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def language_codes(self) -> list[str]:

@@ -2,30 +2,42 @@
 pure engine.
 
 The query count does not depend on how many officers, bookings or days are involved: every table is read
-once with `values_list`, and everything else is interval arithmetic in `scheduling.availability`.
+once, and everything else is interval arithmetic in `scheduling.availability`. Open time comes from the
+supply cache (scheduling) and booked time from one of its own (`_booked_cached`), each under a version its
+changes raise in their own transaction, so neither is ever served stale.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
+from accounts.models import Tenant
 from bookings.models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus
 from scheduling.availability import engine
 from scheduling.availability.intervals import Interval, normalise
 from scheduling.availability.supply import (
+    DAY,
+    Supply,
     booking_window,
     from_epoch,
     supply_for,
     to_epoch,
 )
 from scheduling.models import AppointmentType
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,34 +137,32 @@ def _available(
     if window is None:
         return [], {}, None
     supply = supply_for(appointment_type, window, officer_ids=officer_ids)
-    busy: dict[Hashable, list[Interval]] = defaultdict(list)
-    lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
-    for key, spans in supply.external_busy.items():
-        busy[key].extend(spans)
+    booked = Booked(fixed={}, holds={})
     loads: dict[int, int] | None = None
-    week = (to_epoch(load_week[0]), to_epoch(load_week[1])) if load_week is not None else None
     if supply.open:
-        reach = (from_epoch(window.reach[0]), from_epoch(window.reach[1]))
-        if load_week is not None:  # every active assignment overlapping the week is read too
-            reach = (min(reach[0], load_week[0]), max(reach[1], load_week[1]))
-            loads = defaultdict(int)
-        booked = _booked(
-            appointment_type.tenant_id,
-            supply.officers,
-            supply.resources,
-            *reach,
-            now,
-            ignore_booking_ids,
-            displace_below,
-        )
-        for key, span, is_lapsed in booked:
-            (lapsed if is_lapsed else busy)[key].append(span)
-            if week is not None and key[0] == "officer" and span[0] < week[1] and week[0] < span[1]:
-                loads[key[1]] += span[1] - span[0]
-    calendars = [
-        engine.Calendar(key=key, open=open_intervals, busy=normalise(busy[key]))
-        for key, open_intervals in supply.open.items()
-    ]
+        if load_week is None and not ignore_booking_ids and displace_below is None:
+            booked = _booked_cached(appointment_type.tenant_id, supply, window.reach)
+        else:
+            lo, hi = window.reach
+            if load_week is not None:  # every active assignment overlapping the week is read too
+                lo, hi = min(lo, to_epoch(load_week[0])), max(hi, to_epoch(load_week[1]))
+            rows = _booked_rows(
+                appointment_type.tenant_id, supply, lo, hi, now, ignore_booking_ids, displace_below
+            )
+            if load_week is not None:
+                loads = _loads(rows, to_epoch(load_week[0]), to_epoch(load_week[1]))
+            booked = _booked_from_rows(rows)
+    moment = now.timestamp()
+    lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
+    live: dict[Hashable, list[Interval]] = defaultdict(list)
+    for key, holds in booked.holds.items():
+        for lo, hi, expires in holds:
+            (live if expires > moment else lapsed)[key].append((lo, hi))
+    calendars = []
+    for key, open_intervals in supply.open.items():
+        busy = booked.fixed.get(key, [])
+        extra = live.get(key, []) + supply.external_busy.get(key, [])
+        calendars.append(engine.Calendar(key=key, open=open_intervals, busy=busy + extra if extra else busy))
     found = engine.find_slots(window.rules, calendars, supply.requirements)
 
     n_officer_seats = len(supply.officer_seats)
@@ -171,7 +181,73 @@ def _available(
         slots = _with_group_sessions(
             appointment_type, slots, rules.earliest_start, rules.latest_start, now, ignore_booking_ids
         )
-    return slots, dict(lapsed), None if loads is None else dict(loads)
+    return slots, dict(lapsed), loads
+
+
+@dataclass(frozen=True)
+class Booked:
+    """Booked time per calendar: `fixed` (normalised) is taken until something changes it; each of `holds`
+    (occupied span and the hold's expiry, epoch seconds) only until that hold lapses."""
+
+    fixed: dict[Hashable, list[Interval]]
+    holds: dict[Hashable, list[tuple[int, int, float]]]
+
+
+BookedRow = tuple[int | None, int | None, float | None, int, int]  # officer, resource, hold expiry, lo, hi
+
+
+def _booked_from_rows(rows: Iterable[BookedRow]) -> Booked:
+    fixed: dict[Hashable, list[Interval]] = defaultdict(list)
+    holds: dict[Hashable, list[tuple[int, int, float]]] = defaultdict(list)
+    for officer_id, resource_id, expires, lo, hi in rows:
+        key = ("officer", officer_id) if officer_id else ("resource", resource_id)
+        if expires is None:
+            fixed[key].append((lo, hi))
+        else:
+            holds[key].append((lo, hi, expires))
+    return Booked(fixed={key: normalise(spans) for key, spans in fixed.items()}, holds=dict(holds))
+
+
+def _loads(rows: Iterable[BookedRow], week_start: int, week_end: int) -> dict[int, int]:
+    """Seconds of active assignments (lapsed holds included) overlapping the week, per officer."""
+    loads: dict[int, int] = defaultdict(int)
+    for officer_id, _resource_id, _expires, lo, hi in rows:
+        if officer_id and lo < week_end and week_start < hi:
+            loads[officer_id] += hi - lo
+    return dict(loads)
+
+
+def _booked_cached(tenant_id: int, supply: Supply, reach: Interval) -> Booked:
+    """The booked time of the supply's calendars over whole UTC days around `reach`, from the cache when
+    nothing has changed it since it was read.
+
+    The key holds the tenant's `booked_version`, which a database trigger raises in the same transaction as
+    every change to assignments or to a hold's status or expiry. The version is read first, so whatever is
+    then read (from the cache or the database) is at least as new as that version: a committed booking is
+    never missed. Holds are kept with their expiry, so a hold that lapses frees its time without any write.
+    Inside a transaction, which may have changed bookings itself, everything is read fresh; so it is when
+    Redis cannot be reached.
+    """
+    lo, hi = reach[0] // DAY * DAY, -(-reach[1] // DAY) * DAY
+    if connection.in_atomic_block:
+        return _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT booked_version FROM {Tenant._meta.db_table} WHERE id = %s", [tenant_id])
+        (version,) = cursor.fetchone()
+    calendars = f"{supply.officers}{supply.resources}".encode()
+    key = f"booked:{tenant_id}:{version}:{lo}:{hi}:{hashlib.sha256(calendars).hexdigest()[:16]}"
+    try:
+        booked = cache.get(key)
+    except RedisError:
+        logger.warning("booked-time cache unreachable: reading bookings afresh", exc_info=True)
+        return _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
+    if booked is None:
+        booked = _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
+        try:
+            cache.set(key, booked, settings.BOOKED_CACHE_SECONDS)
+        except RedisError:
+            logger.warning("booked-time cache unreachable: booked time not kept", exc_info=True)
+    return booked
 
 
 def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
@@ -181,15 +257,14 @@ def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
 
 def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
     """Plain SQL (so the tenant is named in it), with epoch seconds straight from PostgreSQL as plain
-    integers: thousands of ranges parsed in Python, or through the ORM's converters, cost more than the
-    query. date_part is a float, cheaper there than EXTRACT's numeric, and exact for whole seconds.
+    numbers: thousands of ranges parsed in Python, or through the ORM's converters, cost more than the
+    query. date_part is a float, cheaper there than EXTRACT's numeric, and exact to the microsecond.
 
     An active assignment belongs to a confirmed booking or a hold, so only holds are joined (few, through
-    their partial index): a lapsed hold is free time, still in the way of an insert until expired; every
-    other active assignment is busy. Ignored bookings, and with `displacing` lower-priority ones (which
-    needs every booking joined), count as gone.
+    their partial index), for their expiry: a lapsed hold is free time, still in the way of an insert until
+    expired; every other active assignment is busy. Ignored bookings, and with `displacing` lower-priority
+    ones (which needs every booking joined), count as gone unless they are lapsed holds.
     """
-    lapsed = "(h.id IS NOT NULL AND h.hold_expires_at <= %(now)s)"
     gone = []
     if ignoring:
         gone.append("a.booking_id = ANY(%(ignore)s::bigint[])")
@@ -200,49 +275,47 @@ def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
         if displacing
         else ""
     )
+    lapsed = "h.hold_expires_at <= %(now)s"
     return f"""
-        SELECT a.officer_id, a.resource_id, {lapsed},
+        SELECT a.officer_id, a.resource_id, date_part('epoch', h.hold_expires_at),
                date_part('epoch', lower(a.occupied))::bigint, date_part('epoch', upper(a.occupied))::bigint
         FROM {BookingAssignment._meta.db_table} a
         LEFT JOIN {Booking._meta.db_table} h
             ON h.id = a.booking_id AND h.status = '{BookingStatus.HELD}' AND h.tenant_id = %(tenant)s
         {every_booking}
-        WHERE a.tenant_id = %(tenant)s AND a.is_active AND a.occupied && tstzrange(%(lo)s, %(hi)s)
+        WHERE a.tenant_id = %(tenant)s AND a.is_active
+          AND a.occupied && tstzrange(to_timestamp(%(lo)s), to_timestamp(%(hi)s))
           AND (a.officer_id = ANY(%(officers)s::bigint[]) OR a.resource_id = ANY(%(resources)s::bigint[]))
-          {f"AND ({lapsed} OR NOT ({' OR '.join(gone)}))" if gone else ""}
+          {f"AND (coalesce({lapsed}, false) OR NOT ({' OR '.join(gone)}))" if gone else ""}
     """
 
 
-def _booked(
+def _booked_rows(
     tenant_id: int,
-    officers: list[int],
-    resources: list[int],
-    window_start: datetime,
-    window_end: datetime,
-    now: datetime,
-    ignore_booking_ids: Collection[int],
-    displace_below: int | None,
-) -> Iterable[tuple[Hashable, Interval, bool]]:
-    """Occupied ranges of active assignments per calendar, saying whether they belong to lapsed holds:
-    lapsed holds are free even before the sweeper expires them, but stand in the way of an insert until
-    then. Ignored bookings and (with `displace_below`) lower-priority ones count as gone."""
+    supply: Supply,
+    lo: int,
+    hi: int,
+    now: datetime | None = None,
+    ignore_booking_ids: Collection[int] = (),
+    displace_below: int | None = None,
+) -> list[BookedRow]:
+    """Occupied ranges of the supply's calendars' active assignments overlapping [lo, hi), with the hold's
+    expiry for holds. Ignored bookings and (with `displace_below`) lower-priority ones count as gone, except
+    lapsed holds (at `now`), which stay in the way of an insert until expired."""
     sql = _booked_sql(ignoring=bool(ignore_booking_ids), displacing=displace_below is not None)
     params = {
         "tenant": tenant_id,
-        "lo": window_start,
-        "hi": window_end,
-        "officers": list(officers),
-        "resources": list(resources),
+        "lo": lo,
+        "hi": hi,
+        "officers": list(supply.officers),
+        "resources": list(supply.resources),
         "now": now,
         "ignore": list(ignore_booking_ids),
         "priority": displace_below,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    for officer_id, resource_id, is_lapsed, lo, hi in rows:
-        key = ("officer", officer_id) if officer_id else ("resource", resource_id)
-        yield key, (lo, hi), is_lapsed
+        return cursor.fetchall()
 
 
 def _with_group_sessions(

@@ -125,6 +125,9 @@ CACHES = {
 # How long a tenant's open time stays cached for a type and days once read. Never stale: a configuration
 # change moves the tenant to a new version (scheduling.availability.supply); this only frees memory.
 SUPPLY_CACHE_SECONDS = env.int("SUPPLY_CACHE_SECONDS", default=3600)
+# Likewise booked time, under the tenant's booked version (bookings.availability.slots), which changes far
+# more often: entries for old versions are left to expire.
+BOOKED_CACHE_SECONDS = env.int("BOOKED_CACHE_SECONDS", default=600)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out sign-in before any password is checked (tenant login form,

@@ -5,7 +5,7 @@ is served after it. These tests commit for real (transaction=True), as requests 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time, timedelta
+from datetime import time
 from unittest import mock
 
 import pytest
@@ -129,7 +129,7 @@ def test_each_kind_of_change_shows_in_the_next_slot_list(setting, change) -> Non
     food, officer = setting
     assert NINE in starts(food)
     with CaptureQueriesContext(connection) as first:
-        assert NINE in starts(food)  # from the cache: only the booked time is read
+        assert NINE in starts(food)  # from the caches: only the booked version is read
     with scope(tenant=officer.tenant):
         change(officer)
 
@@ -199,17 +199,6 @@ def test_without_redis_open_time_is_read_afresh(setting) -> None:
         with scope(tenant=officer.tenant):
             absence(officer)
         assert NINE not in starts(food)
-
-
-def test_booked_time_is_never_cached(setting) -> None:
-    food, officer = setting
-    assert NINE in starts(food)
-    from bookings.services import booking_hold
-
-    with scope(tenant=officer.tenant):
-        booking_hold(appointment_type=food, starts_at=NINE, now=NOW)
-    assert NINE not in starts(food)
-    assert NINE + timedelta(hours=1) in starts(food)
 
 
 def test_the_portal_shows_an_edited_type_at_once(setting, client_for) -> None:
