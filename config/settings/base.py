@@ -117,7 +117,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default=f"unix://{RUN_DIR}/redis.sock")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bookings"),
     }
@@ -309,7 +309,7 @@ AXES_VERBOSE = False  # no start-up banner on every command; lockouts are still 
 # Its attempt and log tables are for axes' database handler, which this project does not use.
 MIGRATION_MODULES = {"axes": None}
 
-# Django's own RedisCache increments atomically, which is all django-ratelimit needs.
+# The Redis cache (Django's, through config.cache) increments atomically, which is all django-ratelimit needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 LOGGING = {

@@ -84,11 +84,10 @@ def valid_starts(rules: SlotRules, calendar: Calendar) -> list[Interval]:
     _check_rules(rules)
     duration = rules.duration
     # Starting in [a, b - duration] keeps [s, s + duration) inside [a, b).
-    allowed = normalise((a, b - duration + 1) for a, b in calendar.open)
+    allowed = normalise([(a, b - duration + 1) for a, b in calendar.open])
     # [s - before, s + duration + after) overlaps [x, y) exactly when x - duration - after < s < y + before.
-    forbidden = normalise(
-        (x - duration - rules.buffer_after + 1, y + rules.buffer_before) for x, y in calendar.busy
-    )
+    lead, trail = duration + rules.buffer_after - 1, rules.buffer_before
+    forbidden = normalise([(x - lead, y + trail) for x, y in calendar.busy])
     return clip(subtract(allowed, forbidden), rules.earliest_start, rules.latest_start + 1)
 
 

@@ -15,13 +15,23 @@ Interval = tuple[int, int]
 def normalise(intervals: Iterable[Interval]) -> list[Interval]:
     """Sort, drop empty or inverted intervals, and merge overlapping or touching ones."""
     merged: list[Interval] = []
-    for start, end in sorted(iv for iv in intervals if iv[0] < iv[1]):
-        # Touching intervals are merged too, so the representation of a set is unique.
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+    append = merged.append
+    # The interval being grown is kept in two locals, not re-read from the list: this runs for every busy
+    # span of every calendar on every slot list.
+    current_start = current_end = None
+    for start, end in sorted(intervals):
+        if start >= end:
+            continue
+        if current_end is None:
+            current_start, current_end = start, end
+        elif start <= current_end:  # touching intervals are merged too, so a set has one representation
+            if end > current_end:
+                current_end = end
         else:
-            merged.append((start, end))
+            append((current_start, current_end))
+            current_start, current_end = start, end
+    if current_end is not None:
+        append((current_start, current_end))
     return merged
 
 
@@ -50,20 +60,26 @@ def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
 def subtract(a: list[Interval], b: list[Interval]) -> list[Interval]:
     """Everything covered by normalised list ``a`` but not by normalised list ``b``."""
     result: list[Interval] = []
+    append = result.append
     j = 0
+    size = len(b)
     for start, end in a:
         # Intervals of b that end before this one starts cannot affect it or any later one.
-        while j < len(b) and b[j][1] <= start:
+        while j < size and b[j][1] <= start:
             j += 1
         cursor = start
         k = j
-        while k < len(b) and b[k][0] < end:
-            if b[k][0] > cursor:
-                result.append((cursor, b[k][0]))
-            cursor = max(cursor, b[k][1])
+        while k < size:
+            cut_start, cut_end = b[k]
+            if cut_start >= end:
+                break
+            if cut_start > cursor:
+                append((cursor, cut_start))
+            if cut_end > cursor:
+                cursor = cut_end
             k += 1
         if cursor < end:
-            result.append((cursor, end))
+            append((cursor, end))
     return result
 
 
