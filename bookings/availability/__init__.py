@@ -2,7 +2,14 @@
 
 from .allocation import Allocation, NoAllocation, allocate, needs_loads, week_of
 from .search import DisplacementOption, displacement_options, earliest_slot, nearest_alternatives
-from .slots import AvailableSlot, available_slots, session_key_for, slots_at
+from .slots import (
+    AvailableSlot,
+    availability_versions,
+    available_slots,
+    available_slots_stable,
+    session_key_for,
+    slots_at,
+)
 
 __all__ = [
     "Allocation",
@@ -10,7 +17,9 @@ __all__ = [
     "DisplacementOption",
     "NoAllocation",
     "allocate",
+    "availability_versions",
     "available_slots",
+    "available_slots_stable",
     "displacement_options",
     "earliest_slot",
     "nearest_alternatives",

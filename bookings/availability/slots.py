@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,12 +32,14 @@ from scheduling.availability.intervals import Interval, normalise
 from scheduling.availability.supply import (
     DAY,
     Supply,
+    Window,
     booking_window,
     from_epoch,
     supply_for,
     to_epoch,
 )
 from scheduling.models import AppointmentType
+from scheduling.services import supply_version
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +81,7 @@ def available_slots(
     `displace_below` treats bookings of lower priority as gone (the emergency preview);
     `apply_notice=False` lifts the minimum notice (urgent staff bookings).
     """
-    slots, _lapsed, _loads = _available(
+    return _available(
         appointment_type,
         start,
         end,
@@ -86,8 +90,36 @@ def available_slots(
         displace_below=displace_below,
         apply_notice=apply_notice,
         officer_ids=officer_ids,
+    ).slots
+
+
+def available_slots_stable(
+    appointment_type: AppointmentType, start: datetime, end: datetime, *, now: datetime
+) -> tuple[list[AvailableSlot], datetime]:
+    """`available_slots`, and until when that answer stays right while the tenant's supply and booked
+    versions (`availability_versions`) stay the same: until the first start falls within the minimum
+    notice or the next live hold lapses. A period the booking horizon cuts short is right only now (time
+    brings new starts into it)."""
+    found = _available(
+        appointment_type,
+        start,
+        end,
+        now=now,
+        ignore_booking_ids=(),
+        displace_below=None,
+        apply_notice=True,
+        officer_ids=None,
     )
-    return slots
+    return found.slots, from_epoch(found.stable_until)
+
+
+def availability_versions(tenant: Tenant) -> tuple[int, int] | None:
+    """The tenant's supply and booked versions, read now: what is computed from availability can be kept
+    under them. None inside a transaction, which may have changed either without raising it yet."""
+    if connection.in_atomic_block:
+        return None
+    supply = supply_version(tenant)
+    return None if supply is None else (supply, _booked_version(tenant.pk))
 
 
 def slots_at(
@@ -107,7 +139,7 @@ def slots_at(
     Lapsed holds are free time, but their assignments stay active until expired: placing a booking must
     expire those in its way first, and only then (rarely) spend the queries doing so.
     """
-    slots, lapsed, loads = _available(
+    found = _available(
         appointment_type,
         start,
         start + timedelta(seconds=1),
@@ -118,7 +150,14 @@ def slots_at(
         officer_ids=officer_ids,
         load_week=None if ignore_booking_ids else load_week,
     )
-    return [slot for slot in slots if slot.start == start], lapsed, loads
+    return [slot for slot in found.slots if slot.start == start], found.lapsed, found.loads
+
+
+class _Found(NamedTuple):
+    slots: list[AvailableSlot]
+    lapsed: dict[Hashable, list[Interval]]  # occupied spans of lapsed holds, per calendar
+    loads: dict[int, int] | None
+    stable_until: int  # epoch seconds; see available_slots_stable
 
 
 def _available(
@@ -132,10 +171,11 @@ def _available(
     apply_notice: bool,
     officer_ids: Collection[int] | None,
     load_week: tuple[datetime, datetime] | None = None,
-) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]], dict[int, int] | None]:
+) -> _Found:
+    moment = now.timestamp()
     window = booking_window(appointment_type, start, end, now=now, apply_notice=apply_notice)
     if window is None:
-        return [], {}, None
+        return _Found([], {}, None, int(moment))
     supply = supply_for(appointment_type, window, officer_ids=officer_ids)
     booked = Booked(fixed={}, holds={})
     loads: dict[int, int] | None = None
@@ -152,12 +192,16 @@ def _available(
             if load_week is not None:
                 loads = _loads(rows, to_epoch(load_week[0]), to_epoch(load_week[1]))
             booked = _booked_from_rows(rows)
-    moment = now.timestamp()
     lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
     live: dict[Hashable, list[Interval]] = defaultdict(list)
+    next_lapse = math.inf
     for key, holds in booked.holds.items():
         for lo, hi, expires in holds:
-            (live if expires > moment else lapsed)[key].append((lo, hi))
+            if expires > moment:
+                live[key].append((lo, hi))
+                next_lapse = min(next_lapse, expires)
+            else:
+                lapsed[key].append((lo, hi))
     calendars = []
     for key, open_intervals in supply.open.items():
         busy = booked.fixed.get(key, [])
@@ -181,7 +225,19 @@ def _available(
         slots = _with_group_sessions(
             appointment_type, slots, rules.earliest_start, rules.latest_start, now, ignore_booking_ids
         )
-    return slots, dict(lapsed), loads
+    return _Found(slots, dict(lapsed), loads, _stable_until(window, slots, moment, next_lapse))
+
+
+def _stable_until(window: Window, slots: list[AvailableSlot], moment: float, next_lapse: float) -> int:
+    """Epoch second before which the same inputs give the same slots: the first start leaves once it is
+    within the notice (a start is offered while now, in whole seconds, plus the notice is not after it),
+    and a live hold frees its time when it lapses. When the horizon cuts the period short, only now."""
+    if window.horizon_cut:
+        return int(moment)
+    until = math.floor(next_lapse) if next_lapse < math.inf else int(moment) + DAY
+    if slots:
+        until = min(until, to_epoch(slots[0].start) - window.notice + 1)
+    return until
 
 
 @dataclass(frozen=True)
@@ -217,6 +273,13 @@ def _loads(rows: Iterable[BookedRow], week_start: int, week_end: int) -> dict[in
     return dict(loads)
 
 
+def _booked_version(tenant_id: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT booked_version FROM {Tenant._meta.db_table} WHERE id = %s", [tenant_id])
+        (version,) = cursor.fetchone()
+    return version
+
+
 def _booked_cached(tenant_id: int, supply: Supply, reach: Interval) -> Booked:
     """The booked time of the supply's calendars over whole UTC days around `reach`, from the cache when
     nothing has changed it since it was read.
@@ -231,9 +294,7 @@ def _booked_cached(tenant_id: int, supply: Supply, reach: Interval) -> Booked:
     lo, hi = reach[0] // DAY * DAY, -(-reach[1] // DAY) * DAY
     if connection.in_atomic_block:
         return _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT booked_version FROM {Tenant._meta.db_table} WHERE id = %s", [tenant_id])
-        (version,) = cursor.fetchone()
+    version = _booked_version(tenant_id)
     calendars = f"{supply.officers}{supply.resources}".encode()
     key = f"booked:{tenant_id}:{version}:{lo}:{hi}:{hashlib.sha256(calendars).hexdigest()[:16]}"
     try:

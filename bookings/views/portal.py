@@ -6,8 +6,9 @@ Form errors follow the rule in README: the same template with status 422.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
@@ -15,19 +16,29 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from accounts.clients import client_ip
 from bookings import calendar_files
-from bookings.availability import AvailableSlot, available_slots, earliest_slot
+from bookings.availability import (
+    AvailableSlot,
+    availability_versions,
+    available_slots,
+    available_slots_stable,
+    earliest_slot,
+)
 from bookings.errors import BookingError, CodeNotSent, IdempotencyConflict, SlotUnavailable, TooManyHolds
 from bookings.forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
 from bookings.models import Booking, BookingStatus, Channel
@@ -50,6 +61,8 @@ from bookings.tokens import (
 )
 from scheduling.models import AppointmentType
 from scheduling.selectors import bookable_type
+
+logger = logging.getLogger(__name__)
 
 HOLDS = "portal_holds"  # references of the holds this browser made
 DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
@@ -447,9 +460,87 @@ def slot_picker_response(
     )
     if week_problem:
         problem, status = problem or week_problem, 400
+    slot_days, has_slots = _week_slot_days(appointment_type, monday, now, ignore or ())
+    first = None
+    if not has_slots:
+        found = earliest_slot(appointment_type, now=now)
+        first = found.start.astimezone(tz).date() if found else None
+    horizon = (now + timedelta(days=appointment_type.horizon_days)).astimezone(tz).date()
+    context = {
+        "appointment_type": appointment_type,
+        "slot_days": slot_days,
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "previous_week": monday - timedelta(days=7) if monday > this_monday else None,
+        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
+        "first_available": first - timedelta(days=first.weekday()) if first else None,
+        "has_slots": has_slots,
+        "action": action,
+        "base": base,
+        "problem": problem,
+        "alternatives": alternatives or [],
+        "zone_name": appointment_type.tenant.time_zone,
+        # What the week links carry on (a portal case link; the staff flow passes its own).
+        "carry": f"&case={quote(extra['case_token'])}" if extra.get("case_token") else "",
+        **extra,
+    }
+    name = f"{template}#slot-picker" if request.htmx and not request.htmx.boosted else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _week_slot_days(
+    appointment_type: AppointmentType, monday: date, now: datetime, ignore: Collection[int]
+) -> tuple[SafeString, bool]:
+    """The week's days with their slot buttons (no CSRF token: the form around them is the caller's), and
+    whether there is any slot.
+
+    Rendered once and kept (SLOT_WEEK_CACHE_SECONDS at most) under the tenant's supply and booked versions,
+    the type, the week and the language, for as long as `available_slots_stable` says the slots stay right:
+    a configuration change or a booking moves the versions on in its own transaction, so no committed
+    booking's time is offered from the cache. A reschedule (`ignore`) and a transaction compute afresh.
+    """
+    tz = appointment_type.tenant.zone
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
-    slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore or ())
+    versions = None if ignore else availability_versions(appointment_type.tenant)
+    key = ""
+    if versions is not None:
+        key = ":".join(
+            str(part)
+            for part in (
+                "slot-week",
+                appointment_type.tenant_id,
+                *versions,
+                appointment_type.pk,
+                monday.isoformat(),
+                translation.get_language(),
+            )
+        )
+        try:
+            kept = cache.get(key)
+        except RedisError:
+            kept = None
+        if kept is not None and now.timestamp() < kept[2]:
+            return mark_safe(kept[0]), kept[1]  # rendered by our own template, below
+    if ignore:
+        slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore)
+        stable_until = now
+    else:
+        slots, stable_until = available_slots_stable(appointment_type, start, end, now=now)
+    html = render_to_string("bookings/portal/_slot_days.html", {"days": _slot_choices(slots, monday, tz)})
+    seconds = min(settings.SLOT_WEEK_CACHE_SECONDS, int((stable_until - now).total_seconds()))
+    if key and seconds > 0:
+        try:
+            cache.set(key, (html, bool(slots), stable_until.timestamp()), seconds)
+        except RedisError:
+            logger.warning("slot-week cache unreachable: week not kept", exc_info=True)
+    return mark_safe(html), bool(slots)
+
+
+def _slot_choices(slots: list[AvailableSlot], monday: date, tz: Any) -> list[tuple[date, list[SlotChoice]]]:
+    """The week's seven days, each with its slots as the buttons show them."""
     by_day: dict[date, list[SlotChoice]] = {monday + timedelta(days=i): [] for i in range(7)}
     # Django's own words for a.m. and p.m. in the active language, as its date filter's "A" gives them.
     am, pm = (date_format(datetime(2000, 1, 1, hour), "A").lower() for hour in (9, 15))
@@ -468,33 +559,7 @@ def slot_picker_response(
                 seats_left=slot.seats_left,
             )
         )
-    first = None
-    if not slots:
-        found = earliest_slot(appointment_type, now=now)
-        first = found.start.astimezone(tz).date() if found else None
-    horizon = (now + timedelta(days=appointment_type.horizon_days)).astimezone(tz).date()
-    context = {
-        "appointment_type": appointment_type,
-        "days": sorted(by_day.items()),
-        "monday": monday,
-        "sunday": monday + timedelta(days=6),
-        "previous_week": monday - timedelta(days=7) if monday > this_monday else None,
-        "next_week": monday + timedelta(days=7) if monday + timedelta(days=7) <= horizon else None,
-        "first_available": first - timedelta(days=first.weekday()) if first else None,
-        "has_slots": bool(slots),
-        "action": action,
-        "base": base,
-        "problem": problem,
-        "alternatives": alternatives or [],
-        "zone_name": appointment_type.tenant.time_zone,
-        # What the week links carry on (a portal case link; the staff flow passes its own).
-        "carry": f"&case={quote(extra['case_token'])}" if extra.get("case_token") else "",
-        **extra,
-    }
-    name = f"{template}#slot-picker" if request.htmx and not request.htmx.boosted else template
-    response = render(request, name, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return sorted(by_day.items())
 
 
 def _requested_week(

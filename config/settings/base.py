@@ -128,6 +128,8 @@ SUPPLY_CACHE_SECONDS = env.int("SUPPLY_CACHE_SECONDS", default=3600)
 # Likewise booked time, under the tenant's booked version (bookings.availability.slots), which changes far
 # more often: entries for old versions are left to expire.
 BOOKED_CACHE_SECONDS = env.int("BOOKED_CACHE_SECONDS", default=600)
+# The slot picker's rendered week, under both versions, for as long as its slots stay right (at most this).
+SLOT_WEEK_CACHE_SECONDS = env.int("SLOT_WEEK_CACHE_SECONDS", default=600)
 
 AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out sign-in before any password is checked (tenant login form,

@@ -62,6 +62,8 @@ class Window:
     first_day: date
     last_day: date
     reach: Interval  # busy time can reach into the window from a little before or after it
+    notice: int  # seconds of minimum notice applied: the earliest start is now plus this
+    horizon_cut: bool  # the booking horizon, not the end asked for, set the latest start
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def booking_window(
     tz = appointment_type.tenant.zone
     notice = appointment_type.min_notice_minutes * 60 if apply_notice else 0
     earliest = max(to_epoch(start), to_epoch(now) + notice)
-    latest = min(to_epoch(end) - 1, to_epoch(now + timedelta(days=appointment_type.horizon_days)))
+    horizon = to_epoch(now + timedelta(days=appointment_type.horizon_days))
+    latest = min(to_epoch(end) - 1, horizon)
     if latest < earliest:
         return None
     first_day = from_epoch(earliest).astimezone(tz).date()
@@ -130,7 +133,14 @@ def booking_window(
         earliest - rules.duration - rules.buffer_after - DAY,
         latest + rules.duration + rules.buffer_before + DAY,
     )
-    return Window(rules=rules, first_day=first_day, last_day=last_day, reach=reach)
+    return Window(
+        rules=rules,
+        first_day=first_day,
+        last_day=last_day,
+        reach=reach,
+        notice=notice,
+        horizon_cut=horizon < to_epoch(end) - 1,
+    )
 
 
 def supply_for(
