@@ -184,13 +184,13 @@ def _available(
             booked = _booked_cached(appointment_type.tenant_id, supply, window.reach)
         else:
             lo, hi = window.reach
-            if load_week is not None:  # every active assignment overlapping the week is read too
-                lo, hi = min(lo, to_epoch(load_week[0])), max(hi, to_epoch(load_week[1]))
-            rows = _booked_rows(
-                appointment_type.tenant_id, supply, lo, hi, now, ignore_booking_ids, displace_below
-            )
             if load_week is not None:
-                loads = _loads(rows, to_epoch(load_week[0]), to_epoch(load_week[1]))
+                week = (to_epoch(load_week[0]), to_epoch(load_week[1]))
+                rows, loads = _booked_rows_and_loads(appointment_type.tenant_id, supply, lo, hi, week)
+            else:
+                rows = _booked_rows(
+                    appointment_type.tenant_id, supply, lo, hi, now, ignore_booking_ids, displace_below
+                )
             booked = _booked_from_rows(rows)
     lapsed: dict[Hashable, list[Interval]] = defaultdict(list)
     live: dict[Hashable, list[Interval]] = defaultdict(list)
@@ -264,15 +264,6 @@ def _booked_from_rows(rows: Iterable[BookedRow]) -> Booked:
     return Booked(fixed={key: normalise(spans) for key, spans in fixed.items()}, holds=dict(holds))
 
 
-def _loads(rows: Iterable[BookedRow], week_start: int, week_end: int) -> dict[int, int]:
-    """Seconds of active assignments (lapsed holds included) overlapping the week, per officer."""
-    loads: dict[int, int] = defaultdict(int)
-    for officer_id, _resource_id, _expires, lo, hi in rows:
-        if officer_id and lo < week_end and week_start < hi:
-            loads[officer_id] += hi - lo
-    return dict(loads)
-
-
 def _booked_version(tenant_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT booked_version FROM {Tenant._meta.db_table} WHERE id = %s", [tenant_id])
@@ -316,7 +307,7 @@ def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:
     return f"{appointment_type.pk}@{to_epoch(start)}"
 
 
-def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
+def _booked_sql(*, ignoring: bool, displacing: bool, with_range: bool = False) -> str:
     """Plain SQL (so the tenant is named in it), with epoch seconds straight from PostgreSQL as plain
     numbers: thousands of ranges parsed in Python, or through the ORM's converters, cost more than the
     query. date_part is a float, cheaper there than EXTRACT's numeric, and exact to the microsecond.
@@ -324,7 +315,8 @@ def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
     An active assignment belongs to a confirmed booking or a hold, so only holds are joined (few, through
     their partial index), for their expiry: a lapsed hold is free time, still in the way of an insert until
     expired; every other active assignment is busy. Ignored bookings, and with `displacing` lower-priority
-    ones (which needs every booking joined), count as gone unless they are lapsed holds.
+    ones (which needs every booking joined), count as gone unless they are lapsed holds. `with_range`
+    selects the occupied range too and reads [reach_lo, reach_hi), for a statement to filter further.
     """
     gone = []
     if ignoring:
@@ -337,15 +329,17 @@ def _booked_sql(*, ignoring: bool, displacing: bool) -> str:
         else ""
     )
     lapsed = "h.hold_expires_at <= %(now)s"
+    lo, hi = ("reach_lo", "reach_hi") if with_range else ("lo", "hi")
     return f"""
-        SELECT a.officer_id, a.resource_id, date_part('epoch', h.hold_expires_at),
-               date_part('epoch', lower(a.occupied))::bigint, date_part('epoch', upper(a.occupied))::bigint
+        SELECT a.officer_id, a.resource_id, date_part('epoch', h.hold_expires_at) AS expires,
+               date_part('epoch', lower(a.occupied))::bigint AS lo,
+               date_part('epoch', upper(a.occupied))::bigint AS hi{", a.occupied" if with_range else ""}
         FROM {BookingAssignment._meta.db_table} a
         LEFT JOIN {Booking._meta.db_table} h
             ON h.id = a.booking_id AND h.status = '{BookingStatus.HELD}' AND h.tenant_id = %(tenant)s
         {every_booking}
         WHERE a.tenant_id = %(tenant)s AND a.is_active
-          AND a.occupied && tstzrange(to_timestamp(%(lo)s), to_timestamp(%(hi)s))
+          AND a.occupied && tstzrange(to_timestamp(%({lo})s), to_timestamp(%({hi})s))
           AND (a.officer_id = ANY(%(officers)s::bigint[]) OR a.resource_id = ANY(%(resources)s::bigint[]))
           {f"AND (coalesce({lapsed}, false) OR NOT ({' OR '.join(gone)}))" if gone else ""}
     """
@@ -377,6 +371,40 @@ def _booked_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _booked_rows_and_loads(
+    tenant_id: int, supply: Supply, lo: int, hi: int, week: Interval
+) -> tuple[list[BookedRow], dict[int, int]]:
+    """`_booked_rows` over [lo, hi) and, in the same statement, each officer's load in the week (seconds of
+    active assignments overlapping it, lapsed holds included): one row per officer instead of the week's."""
+    sql = f"""
+        WITH a AS ({_booked_sql(ignoring=False, displacing=False, with_range=True)})
+        SELECT false, officer_id, resource_id, expires, lo, hi
+        FROM a WHERE occupied && tstzrange(to_timestamp(%(lo)s), to_timestamp(%(hi)s))
+        UNION ALL
+        SELECT true, officer_id, NULL, NULL, 0, sum(hi - lo)::bigint
+        FROM a WHERE officer_id IS NOT NULL
+          AND occupied && tstzrange(to_timestamp(%(week_lo)s), to_timestamp(%(week_hi)s))
+        GROUP BY officer_id
+    """
+    params = {
+        "tenant": tenant_id,
+        "lo": lo,
+        "hi": hi,
+        "reach_lo": min(lo, week[0]),
+        "reach_hi": max(hi, week[1]),
+        "week_lo": week[0],
+        "week_hi": week[1],
+        "officers": list(supply.officers),
+        "resources": list(supply.resources),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    rows = [tuple(row[1:]) for row in found if not row[0]]
+    loads = {officer_id: seconds for is_load, officer_id, _r, _e, _lo, seconds in found if is_load}
+    return rows, loads
 
 
 def _with_group_sessions(

@@ -25,6 +25,8 @@ def live_hold(
     *, references: Collection[str], appointment_type: AppointmentType, starts_at: datetime, now: datetime
 ) -> Booking | None:
     """Among these references, a hold on this type and start that has not lapsed."""
+    if not references:  # a new browser: not even the query is worth building
+        return None
     return Booking.objects.filter(
         reference__in=references,
         appointment_type=appointment_type,
@@ -35,6 +37,8 @@ def live_hold(
 
 
 def holds_among(references: Collection[str]) -> list[Booking]:
+    if not references:
+        return []
     return list(Booking.objects.filter(reference__in=references, status=BookingStatus.HELD))
 
 
