@@ -259,6 +259,7 @@ def test_the_hold_script_cycles_form_encoded_starts_with_the_csrf_pair_and_the_t
         path="/services/food-hygiene-inspection/hold/",
         headers={"Cookie": "csrftoken=abc", "X-CSRFToken": "abc"},
         bodies=["start=2026-11-30T09%3A00%3A00%2B00%3A00", "start=2026-11-30T09%3A15%3A00%2B00%3A00"],
+        customers=True,
     )
 
     assert '["Host"] = "bench-1a2b3c4d.bench.invalid"' in script
@@ -266,6 +267,10 @@ def test_the_hold_script_cycles_form_encoded_starts_with_the_csrf_pair_and_the_t
     assert '"start=2026-11-30T09%3A15%3A00%2B00%3A00"' in script
     assert "+00:00" not in script
     assert 'thread:get("statuses")' in script
+    # Each request as a different customer behind the trusted proxy.
+    assert 'headers["X-Forwarded-For"] = string.format(' in script
+    assert "if true then" in script
+    assert "if false then" in wrk_script(host="bench.invalid", method="GET", path="/", headers={})
 
 
 def test_the_script_refuses_text_lua_would_read_differently() -> None:
