@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
@@ -203,10 +204,16 @@ def _available(
             else:
                 lapsed[key].append((lo, hi))
     calendars = []
+    # Open time comes for whole weeks (see supply_for); the engine only needs what a start in the window
+    # can use. Open lists are sorted and disjoint, so two bisections cut them.
+    first_start, last_end = window.rules.earliest_start, window.rules.latest_start + window.rules.duration
     for key, open_intervals in supply.open.items():
+        cut = open_intervals[
+            max(bisect_left(open_intervals, (first_start,)) - 1, 0) : bisect_left(open_intervals, (last_end,))
+        ]
         busy = booked.fixed.get(key, [])
         extra = live.get(key, []) + supply.external_busy.get(key, [])
-        calendars.append(engine.Calendar(key=key, open=open_intervals, busy=busy + extra if extra else busy))
+        calendars.append(engine.Calendar(key=key, open=cut, busy=busy + extra if extra else busy))
     found = engine.find_slots(window.rules, calendars, supply.requirements)
 
     n_officer_seats = len(supply.officer_seats)
