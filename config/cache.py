@@ -1,4 +1,5 @@
-"""Django's Redis cache, keeping one redis-py client per connection pool.
+"""Django's Redis cache, keeping one redis-py client per connection pool, and `read_through` for the
+version-keyed caches.
 
 Django's client builds a new `redis.Redis` for every operation; its constructor alone (response callbacks,
 options) costs about as much as a GET over the local socket. The client is thread-safe and holds no
@@ -7,10 +8,16 @@ connection of its own (each command borrows one from the pool), so one per pool 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
@@ -30,3 +37,24 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def read_through(key: str, compute: Callable[[], Any], seconds: int, *, what: str) -> Any:
+    """The value kept under `key`, else `compute()`, kept for `seconds` (a None result is not kept).
+
+    With Redis unreachable (logged as a warning naming `what`), the value is computed afresh: a cache that
+    is down slows pages, it never breaks them.
+    """
+    try:
+        value = cache.get(key)
+    except RedisError:
+        logger.warning("%s cache unreachable: reading afresh", what, exc_info=True)
+        return compute()
+    if value is None:
+        value = compute()
+        if value is not None:
+            try:
+                cache.set(key, value, seconds)
+            except RedisError:
+                logger.warning("%s cache unreachable: not kept", what, exc_info=True)
+    return value

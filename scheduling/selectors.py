@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.core.cache import cache
-from redis.exceptions import RedisError
 
 from accounts.models import Tenant
+from config.cache import read_through
 
 from .models import AppointmentType
 from .services import supply_version
-
-logger = logging.getLogger(__name__)
 
 
 def bookable_type(*, tenant: Tenant, slug: str) -> AppointmentType | None:
@@ -24,24 +19,18 @@ def bookable_type(*, tenant: Tenant, slug: str) -> AppointmentType | None:
     `tenant` is the request's own, read afresh.
     """
     version = supply_version(tenant)
-    key = f"bookable-type:{tenant.pk}:{version}:{slug}"
-    appointment_type = None
-    if version is not None:
-        try:
-            appointment_type = cache.get(key)
-        except RedisError:
-            logger.warning("type cache unreachable: reading the type afresh", exc_info=True)
-            version = None
-    if appointment_type is None:
-        appointment_type = (
-            AppointmentType.objects.bookable_online().select_related("category").filter(slug=slug).first()
+
+    def read() -> AppointmentType | None:
+        return AppointmentType.objects.bookable_online().select_related("category").filter(slug=slug).first()
+
+    appointment_type = (
+        read()
+        if version is None
+        else read_through(
+            f"bookable-type:{tenant.pk}:{version}:{slug}", read, settings.SUPPLY_CACHE_SECONDS, what="type"
         )
-        if appointment_type is None:
-            return None
-        if version is not None:
-            try:
-                cache.set(key, appointment_type, settings.SUPPLY_CACHE_SECONDS)
-            except RedisError:
-                logger.warning("type cache unreachable: type not kept", exc_info=True)
+    )
+    if appointment_type is None:
+        return None
     appointment_type.tenant = tenant
     return appointment_type

@@ -10,7 +10,6 @@ changes raise in their own transaction, so neither is ever served stale.
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 from bisect import bisect_left
 from collections import defaultdict
@@ -20,14 +19,13 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from accounts.models import Tenant
 from bookings.models import ACTIVE_STATUSES, Booking, BookingAssignment, BookingStatus
+from config.cache import read_through
 from scheduling.availability import engine
 from scheduling.availability.intervals import Interval, normalise
 from scheduling.availability.supply import (
@@ -41,8 +39,6 @@ from scheduling.availability.supply import (
 )
 from scheduling.models import AppointmentType
 from scheduling.services import supply_version
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -290,23 +286,16 @@ def _booked_cached(tenant_id: int, supply: Supply, reach: Interval) -> Booked:
     Redis cannot be reached.
     """
     lo, hi = reach[0] // DAY * DAY, -(-reach[1] // DAY) * DAY
-    if connection.in_atomic_block:
+
+    def read() -> Booked:
         return _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
+
+    if connection.in_atomic_block:
+        return read()
     version = _booked_version(tenant_id)
     calendars = f"{supply.officers}{supply.resources}".encode()
     key = f"booked:{tenant_id}:{version}:{lo}:{hi}:{hashlib.sha256(calendars).hexdigest()[:16]}"
-    try:
-        booked = cache.get(key)
-    except RedisError:
-        logger.warning("booked-time cache unreachable: reading bookings afresh", exc_info=True)
-        return _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
-    if booked is None:
-        booked = _booked_from_rows(_booked_rows(tenant_id, supply, lo, hi))
-        try:
-            cache.set(key, booked, settings.BOOKED_CACHE_SECONDS)
-        except RedisError:
-            logger.warning("booked-time cache unreachable: booked time not kept", exc_info=True)
-    return booked
+    return read_through(key, read, settings.BOOKED_CACHE_SECONDS, what="booked-time")
 
 
 def session_key_for(appointment_type: AppointmentType, start: datetime) -> str:

@@ -15,7 +15,6 @@ configuration reads it fresh. Without the cache (Redis down) it is read fresh to
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable
@@ -24,13 +23,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from redis.exceptions import RedisError
 
 from accounts.models import Officer, OfficerSkill
+from config.cache import read_through
 from scheduling.availability import engine, wallclock
 from scheduling.availability.intervals import Interval, normalise, subtract
 from scheduling.errors import InvalidWindow
@@ -49,7 +47,6 @@ from scheduling.services import supply_version
 
 DAY = 86400
 
-logger = logging.getLogger(__name__)
 
 CalendarKey = Hashable  # ("officer", id) or ("resource", id)
 
@@ -168,18 +165,12 @@ def supply_for(
             hashlib.sha256(restricted.encode()).hexdigest()[:16],
         ]
     )
-    try:
-        supply = cache.get(key)
-    except RedisError:
-        logger.warning("supply cache unreachable: reading open time afresh", exc_info=True)
-        return supply_read(appointment_type, first_day, last_day, officer_ids=officer_ids)
-    if supply is None:
-        supply = supply_read(appointment_type, first_day, last_day, officer_ids=officer_ids)
-        try:
-            cache.set(key, supply, settings.SUPPLY_CACHE_SECONDS)
-        except RedisError:
-            logger.warning("supply cache unreachable: open time not kept", exc_info=True)
-    return supply
+    return read_through(
+        key,
+        lambda: supply_read(appointment_type, first_day, last_day, officer_ids=officer_ids),
+        settings.SUPPLY_CACHE_SECONDS,
+        what="open-time",
+    )
 
 
 def supply_read(

@@ -168,8 +168,8 @@ def test_another_tenants_bookings_leave_this_tenants_version_alone(food, other_t
 def test_without_redis_booked_time_is_read_afresh(food) -> None:
     unreachable = RedisConnectionError("Connection refused")
     with (
-        mock.patch("bookings.availability.slots.cache.get", side_effect=unreachable),
-        mock.patch("bookings.availability.slots.cache.set", side_effect=unreachable),
+        mock.patch("config.cache.cache.get", side_effect=unreachable),
+        mock.patch("config.cache.cache.set", side_effect=unreachable),
     ):
         assert NINE in starts(food)
         booked_at_nine(food)

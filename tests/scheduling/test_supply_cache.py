@@ -192,8 +192,8 @@ def test_without_redis_open_time_is_read_afresh(setting) -> None:
     food, officer = setting
     unreachable = RedisConnectionError("Connection refused")
     with (
-        mock.patch("scheduling.availability.supply.cache.get", side_effect=unreachable),
-        mock.patch("scheduling.availability.supply.cache.set", side_effect=unreachable),
+        mock.patch("config.cache.cache.get", side_effect=unreachable),
+        mock.patch("config.cache.cache.set", side_effect=unreachable),
     ):
         assert NINE in starts(food)
         with scope(tenant=officer.tenant):
