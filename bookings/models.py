@@ -15,6 +15,7 @@ from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
+from recurrence.fields import RecurrenceField
 
 from accounts.models import Officer, TenantOwned
 from scheduling.models import AppointmentType, Priority, Resource
@@ -156,6 +157,57 @@ class CaseKind(models.TextChoices):
     ADVICE = "advice", _("Advice")
 
 
+class BookingSeries(TenantOwned):
+    """A recurring appointment for one customer and type: a rule of local dates, each at one local time.
+
+    Its occurrences are ordinary bookings (`Booking.series`, `Booking.occurrence_date`), checked by the
+    engine and the database constraints like any other and materialised a rolling horizon ahead
+    (`materialised_until`). The rule's dates are the tenant's local dates, so a change of clocks keeps the
+    local time. A date taken out of the series (cancelled alone, or skipped because it conflicted) is one
+    of the rule's exdates, so it is neither booked again nor shown in calendar feeds.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="series")
+    customer = models.ForeignKey(
+        "Customer", on_delete=models.PROTECT, related_name="series", verbose_name=_("customer")
+    )
+    recurrence = RecurrenceField(verbose_name=_("repeats"))
+    first_date = models.DateField(_("first date"))
+    start_time = models.TimeField(_("local start time"))
+    officer = models.ForeignKey(
+        Officer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="series",
+        verbose_name=_("officer"),
+        help_text=_("Kept for every occurrence when free; another eligible officer otherwise."),
+    )
+    location = models.CharField(_("location"), max_length=LOCATION_MAX_LENGTH, blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    is_active = models.BooleanField(_("active"), default=True)
+    materialised_until = models.DateField(null=True, blank=True, editable=False)
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("recurring series")
+        verbose_name_plural = _("recurring series")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "public_id"], name="booking_series_public_id_unique_per_tenant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type} – {self.customer}"
+
+
 class BookingQuerySet(models.QuerySet["Booking"]):
     def active(self) -> BookingQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
@@ -209,6 +261,10 @@ class Booking(TenantOwned):
         verbose_name=_("follow-up of"),
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.STAFF)
+    series = models.ForeignKey(
+        BookingSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="occurrences"
+    )
+    occurrence_date = models.DateField(null=True, blank=True)  # the rule's local date (RECURRENCE-ID)
     # The calendar invitation's SEQUENCE: raised with every change the customer is told of (a new time, a
     # new officer they chose, a cancellation), so their calendar replaces the older copy.
     sequence = models.PositiveIntegerField(default=0, editable=False)
@@ -265,6 +321,15 @@ class Booking(TenantOwned):
                 fields=["tenant", "session_key", "seat"],
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="booking_one_customer_per_seat",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "series", "occurrence_date"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="booking_one_active_per_occurrence",
+            ),
+            models.CheckConstraint(
+                condition=Q(series__isnull=True) | Q(occurrence_date__isnull=False),
+                name="booking_occurrence_has_date",
             ),
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="booking_ends_after_start"),
             models.CheckConstraint(
