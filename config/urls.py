@@ -17,6 +17,7 @@ urlpatterns = [
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", serve_upload, name="media"),
     path("", include("accounts.urls")),
     path("", include("bookings.urls")),
+    path("", include("integrations.urls")),
     # Provider webhooks (Twilio, the ESP's delivery reports): tenant hosts only.
     path("", include("notifications.urls")),
 ]

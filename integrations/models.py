@@ -1,4 +1,4 @@
-"""Officers' own calendars: subscription feeds we serve, and CalDAV calendars we push to and read busy time from."""
+"""Officers' own calendars: feeds we serve, and CalDAV calendars we push to and read busy time from."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ class CalendarFeed(TenantOwned):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(tenant="tenant", _manager_class=models.Manager.from_queryset(CalendarFeedQuerySet))
+    objects = ScopedManager(
+        tenant="tenant", _manager_class=models.Manager.from_queryset(CalendarFeedQuerySet)
+    )
 
     class Meta:
         verbose_name = _("calendar feed")

@@ -42,6 +42,7 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "config.settings.prod",
     "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
     "ALLOWED_HOSTS": "bookings.example.gov.uk,.example.gov.uk",
+    "CALENDAR_SECRET_KEYS": "q5Tf2r2yGk3Z6u8o9mJ0bW1cX4vN7sA2dE5hK8pL1rY=",
 }
 
 
@@ -53,6 +54,12 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     result = run_manage("check", **production_without("SECRET_KEY"))
     assert result.returncode != 0
     assert "ImproperlyConfigured: Set the SECRET_KEY environment variable" in result.stderr
+
+
+def test_production_refuses_to_start_without_calendar_secret_keys() -> None:
+    result = run_manage("check", **production_without("CALENDAR_SECRET_KEYS"))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set CALENDAR_SECRET_KEYS" in result.stderr
 
 
 @pytest.mark.parametrize("allowed_hosts", [None, ""])

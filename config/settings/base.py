@@ -18,6 +18,10 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")
+# Fernet keys (newest first) that encrypt officers' calendar passwords at rest (integrations.secrets); older
+# keys still decrypt, so a key is rotated by putting a new one first. Unset: one key derived from SECRET_KEY,
+# which production settings refuse.
+CALENDAR_SECRET_KEYS = env.list("CALENDAR_SECRET_KEYS", default=[])
 # Host names are validated by the tenant middleware against the Domain table (unknown host: 404), which is
 # the real allow-list; ALLOWED_HOSTS only narrows it further where a deployment wants that.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])

@@ -19,6 +19,12 @@ if not ALLOWED_HOSTS:
         "Set the ALLOWED_HOSTS environment variable: the host names this deployment answers for, "
         "comma-separated (e.g. bookings.example.gov.uk,.example.gov.uk)."
     )
+# Calendar passwords must survive a change of SECRET_KEY, so their keys are the deployment's own.
+if not CALENDAR_SECRET_KEYS:  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set CALENDAR_SECRET_KEYS: one or more Fernet keys, newest first, comma-separated (make one with "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
 # The platform admin (tenants and domains) answers on no host unless the operator names one.
 PLATFORM_HOSTS = env.list("PLATFORM_HOSTS", default=[])  # noqa: F405
 

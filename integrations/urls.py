@@ -1,0 +1,6 @@
+from .views import calendar
+
+app_name = "integrations"
+
+urlpatterns = []
+urlpatterns += calendar.urls
