@@ -22,6 +22,9 @@ SECRET_KEY = env.str("SECRET_KEY")
 # keys still decrypt, so a key is rotated by putting a new one first. Unset: one key derived from SECRET_KEY,
 # which production settings refuse.
 CALENDAR_SECRET_KEYS = env.list("CALENDAR_SECRET_KEYS", default=[])
+# Officers' CalDAV addresses are called from the server: HTTPS to public addresses only, unless this is on
+# (development and tests, whose Radicale listens on 127.0.0.1 over plain HTTP).
+CALDAV_ALLOW_PRIVATE_ADDRESSES = env.bool("CALDAV_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Host names are validated by the tenant middleware against the Domain table (unknown host: 404), which is
 # the real allow-list; ALLOWED_HOSTS only narrows it further where a deployment wants that.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])

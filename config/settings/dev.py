@@ -58,3 +58,4 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="+447700900000")  # n
 PHONE_ACCEPT_DRAMA_NUMBERS = env.bool("PHONE_ACCEPT_DRAMA_NUMBERS", default=True)  # noqa: F405
 PUBLIC_URL_SCHEME = env.str("PUBLIC_URL_SCHEME", default="http")  # noqa: F405
 PUBLIC_URL_PORT = env.str("PUBLIC_URL_PORT", default=env.str("PORT", default="8000"))  # noqa: F405
+CALDAV_ALLOW_PRIVATE_ADDRESSES = True  # a local Radicale over plain HTTP

@@ -38,3 +38,4 @@ ANYMAIL = {**ANYMAIL, "WEBHOOK_SECRET": "anymail:test-webhook-secret"}  # noqa: 
 # Tests serve static files through the finders; there is no collected STATIC_ROOT to point WhiteNoise at.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+CALDAV_ALLOW_PRIVATE_ADDRESSES = True  # a local Radicale over plain HTTP
