@@ -29,6 +29,7 @@ from .models import (
     Booking,
     BookingAssignment,
     BookingEvent,
+    BookingSeries,
     ConflictItem,
     Customer,
     CustomerEvent,
@@ -225,3 +226,35 @@ class SurveyResponseAdmin(ReadOnlyMixin, TenantModelAdmin):
     search_fields = ["booking__reference", "comment"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
+
+
+@admin.register(BookingSeries, site=tenant_admin_site)
+class BookingSeriesAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """Recurring series as a record; staff set them up and change them in the workspace, through the
+    series services (an occurrence is changed like any booking)."""
+
+    list_display = ["customer", "appointment_type", "first_date", "start_time", "officer", "is_active"]
+    list_filter = ["is_active", "appointment_type"]
+    list_select_related = ["customer", "appointment_type", "officer__user"]
+    search_fields = ["customer__full_name", "customer__email"]
+    fields = [
+        "customer",
+        "appointment_type",
+        "recurrence_text",
+        "first_date",
+        "start_time",
+        "officer",
+        "location",
+        "notes",
+        "is_active",
+        "materialised_until",
+        "sequence",
+        "created_by",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    @admin.display(description=_("repeats"))
+    def recurrence_text(self, series: BookingSeries) -> str:
+        return str(series.recurrence)

@@ -463,6 +463,7 @@ class ConflictCause(models.TextChoices):
     ABSENCE = "absence", _("Officer absent")
     OFFICER_LEFT = "officer_left", _("Officer no longer working")
     DISPLACED = "displaced", _("Displaced by an urgent booking")
+    SERIES = "series", _("Recurring appointment could not be booked")
 
 
 class ConflictItemQuerySet(models.QuerySet["ConflictItem"]):

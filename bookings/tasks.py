@@ -7,7 +7,7 @@ from celery import shared_task
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
-from .services import conflicts_flag_overdue, holds_expire, idempotency_keys_purge
+from .services import conflicts_flag_overdue, holds_expire, idempotency_keys_purge, series_roll_forward
 
 
 def _each_active_tenant(task: TenantTask) -> int:
@@ -48,3 +48,14 @@ def flag_overdue_conflicts_everywhere(**kwargs: object) -> int:
 def flag_overdue_conflicts(*, tenant_id: int, **kwargs: object) -> int:
     """Flags the tenant's conflict items open past CONFLICT_FLAG_AFTER_HOURS; a second run flags nothing."""
     return conflicts_flag_overdue()
+
+
+@shared_task(name="bookings.series_materialise_all")
+def series_materialise_all(**kwargs: object) -> int:
+    return _each_active_tenant(series_materialise)
+
+
+@shared_task(base=TenantTask, name="bookings.series_materialise")
+def series_materialise(*, tenant_id: int, **kwargs: object) -> int:
+    """Books the tenant's active series up to the rolling horizon; a second run books nothing more."""
+    return series_roll_forward()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import customer_service, desk, diary, home, survey, unreachable
+from .views import blocks, customer_service, desk, diary, home, series, survey, unreachable
 from .views import portal as views
 
 app_name = "bookings"
@@ -26,3 +26,5 @@ urlpatterns += diary.urls
 urlpatterns += customer_service.urls
 urlpatterns += desk.urls
 urlpatterns += unreachable.urls
+urlpatterns += blocks.urls
+urlpatterns += series.urls

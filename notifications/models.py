@@ -27,6 +27,7 @@ class MessageKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up booked")
     SURVEY = "survey", _("Satisfaction survey")
     CODE = "code", _("One-time code")
+    SYNC_STOPPED = "sync_stopped", _("Calendar sync stopped (to the officer)")
 
 
 class MessageChannel(models.TextChoices):

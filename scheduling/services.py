@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db import connection, transaction
 from django_scopes import scope
 
-from accounts.models import Tenant
+from accounts.models import Officer, Tenant
 
-from .models import Category
+from .models import Category, ExternalBusy
 
 DEFAULT_CATEGORIES = [("Inspection", 10), ("Consultation", 20), ("Meeting", 30), ("Public service", 40)]
 
@@ -83,3 +86,43 @@ def supply_version(tenant: Tenant) -> int | None:
     elif tenant.pk in changed:
         return None
     return max(tenant.supply_version, _versions_committed.get(tenant.pk, 0))
+
+
+@transaction.atomic
+def external_busy_replace(
+    *, officer: Officer, source: str, intervals: Iterable[tuple[datetime, datetime, str]]
+) -> bool:
+    """Makes the officer's busy time from `source` (such as "caldav:12") exactly `intervals` (start, end,
+    uid): rows no longer there are deleted, new ones added, unchanged ones left alone. Returns whether
+    anything changed; only then does the tenant's supply version rise (bulk writes send no signals), so
+    reading an unchanged calendar every few minutes keeps cached open time.
+    """
+    wanted = {(start, end, uid[:255]) for start, end, uid in intervals if end > start}
+    rows = ExternalBusy.objects.filter(officer=officer, source=source)
+    held: dict[tuple[datetime, datetime, str], int] = {}
+    gone = []
+    for row in rows:
+        key = (row.starts_at, row.ends_at, row.uid)
+        if key in wanted and key not in held:
+            held[key] = row.pk
+        else:
+            gone.append(row.pk)
+    new = [key for key in wanted if key not in held]
+    if not gone and not new:
+        return False
+    ExternalBusy.objects.filter(pk__in=gone).delete()
+    ExternalBusy.objects.bulk_create(
+        [
+            ExternalBusy(
+                tenant_id=officer.tenant_id,
+                officer=officer,
+                starts_at=start,
+                ends_at=end,
+                source=source,
+                uid=uid,
+            )
+            for start, end, uid in sorted(new)
+        ]
+    )
+    supply_version_bump(tenant_id=officer.tenant_id)
+    return True

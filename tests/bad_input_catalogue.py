@@ -422,8 +422,10 @@ def foreign_answer(target: Target, param: str) -> frozenset[int]:
     if target.surface == "tenant-admin" and param == "object_id" and target.model:
         # The admin's "no such object" redirect; a read-only model's delete page refuses before looking.
         return frozenset({302, 403} if target.admin_view == "delete" else {302})
-    if target.surface == "staff" and param in ("officer_id", "booking_id", "ref"):
+    if target.surface == "staff" and param in ("officer_id", "booking_id", "ref", "series_id"):
         return frozenset({403, 404})  # roles that may not look are refused before the lookup
+    if target.name == "integrations:feed":
+        return frozenset({404})  # a calendar app, not a person, reads it: a plain 404, no explanation
     if target.surface == "portal" and param == "token":
         return frozenset({400})  # the "this link does not work" page
     if target.surface == "portal" and param in ("slug", "reference", "name"):

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from accounts.admin import platform_admin_site, tenant_admin_site
 from accounts.models import Membership, Role, Skill, Team, Tenant, User
 from bookings.forms import parse_start
-from bookings.models import Booking, ConflictCause, ConflictItem
+from bookings.models import Booking, BookingSeries, ConflictCause, ConflictItem
 from bookings.tokens import survey_token
 from config.middleware import has_control_characters, has_date_out_of_range
 from notifications.fakes import RecordingTwilioClient
@@ -105,6 +105,7 @@ class TenantWorld:
     case_reference: str = ""  # the confirmed booking's case
     customer_id: int = 0  # the confirmed booking's customer
     conflict_id: int = 0  # an open conflict-queue item on the confirmed booking
+    series_id: int = 0  # a recurring series of the confirmed booking's customer
     question_fields: dict[str, str] = field(default_factory=dict)  # question kind -> form field name
     admin_rows: dict[str, int] = field(default_factory=dict)  # model label -> the row its admin pages show
 
@@ -236,6 +237,14 @@ def build_tenant(client: Client, tenant: Tenant, slug: str, n: int) -> TenantWor
         w.conflict_id = ConflictItem.objects.create(
             tenant=tenant, booking=booking, cause=ConflictCause.ABSENCE, detail="An absence over it"
         ).pk
+        w.series_id = BookingSeries.objects.create(
+            tenant=tenant,
+            appointment_type=booking.appointment_type,
+            customer=booking.customer,
+            recurrence="RRULE:FREQ=WEEKLY",
+            first_date=MONDAY,
+            start_time=time(10),
+        ).pk
 
     with scope(tenant=tenant):
         for model in tenant_admin_site._registry:
@@ -338,6 +347,8 @@ def parameter(w: World, target: Target, name: str, which: str) -> str:
         return str(side.customer_id)
     if name == "item_id":
         return str(side.conflict_id)
+    if name == "series_id":
+        return str(side.series_id)
     if name == "officer_id" or (name == "object_id" and not target.model):
         return str(side.officer_id)
     if name == "content_type_id":

@@ -184,3 +184,17 @@ def test_bench_notifications_sends_each_message_once_through_real_workers(monkey
     assert (result["messages"], result["sent"], result["duplicates"], result["lost"]) == (40, 40, 0, 0)
     assert result["per_second"] > 0
     assert scratch_left() == []
+
+
+def test_bench_block_times_both_phases_and_deletes_its_tenant() -> None:
+    result = run(
+        "bench_block", "--items", "30", "--officers", "2", "--days", "7", "--bookings", "5", "--repeat", "2"
+    )
+
+    assert {"items", "check_seconds", "write_seconds", "booked", "conflicts", "queries"} <= set(result)
+    assert result["items"] == 30
+    assert result["booked"] + result["conflicts"] == 30
+    assert result["booked"] > 0
+    assert result["check_seconds"] > 0 and result["write_seconds"] > 0
+    assert 0 < result["queries"] < result["write_queries"] < 30  # neither phase is a query per item
+    assert scratch_left() == []

@@ -18,6 +18,7 @@ PRODUCT_APPS = ("accounts", "scheduling", "notifications", "bookings", "integrat
 def test_production_settings_install_no_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_KEY", "x" * 50)
     monkeypatch.setenv("ALLOWED_HOSTS", "bookings.example")
+    monkeypatch.setenv("CALENDAR_SECRET_KEYS", "q5Tf2r2yGk3Z6u8o9mJ0bW1cX4vN7sA2dE5hK8pL1rY=")
     sys.modules.pop("config.settings.prod", None)
     prod = importlib.import_module("config.settings.prod")
     assert not set(TOOLS) & set(prod.INSTALLED_APPS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.apps import apps
@@ -12,7 +12,8 @@ from django.utils import timezone
 from django_scopes import ScopeError, scope
 
 from accounts.models import Role, Tenant
-from bookings.models import Booking, BookingStatus, Channel, ConflictCause, ConflictItem
+from bookings.models import Booking, BookingSeries, BookingStatus, Channel, ConflictCause, ConflictItem
+from bookings.series_dates import Repeat, series_rule
 from tests.builders import appointment_type as type_builder
 from tests.builders import customer as customer_builder
 from tests.factories import OfficerFactory
@@ -93,7 +94,23 @@ ID_MAKERS = {
     "slug": lambda tenant: type_builder(tenant, slug=f"type-of-{tenant.slug}").slug,
     "reference": lambda tenant: staff_hold(tenant).reference,
     "item_id": lambda tenant: conflict_item(tenant).pk,
+    "series_id": lambda tenant: booking_series(tenant).pk,
 }
+
+
+def booking_series(tenant: Tenant) -> BookingSeries:
+    """A recurring series of this tenant (a row is enough: its dates need no bookings to be shown)."""
+    kind = type_builder(tenant, slug=f"series-of-{tenant.slug}")
+    first = timezone.localdate() + timedelta(days=7)
+    with scope(tenant=tenant):
+        return BookingSeries.objects.create(
+            tenant=tenant,
+            appointment_type=kind,
+            customer=customer_builder(tenant, 7),
+            recurrence=series_rule(Repeat.WEEKLY, first, count=2),
+            first_date=first,
+            start_time=time(10),
+        )
 
 
 def conflict_item(tenant: Tenant) -> ConflictItem:

@@ -1,5 +1,6 @@
 """Every write to bookings and customers, by concern; the public `<entity>_<verb>` names are here."""
 
+from .blocks import BlockItem, BlockMode, BlockResult, block_book, block_check
 from .codes import access_code_send
 from .conflicts import (
     ConflictClosed,
@@ -28,14 +29,29 @@ from .outcomes import booking_case_link, booking_outcome_record
 from .phone_booking import booking_confirm_for_caller
 from .reassign import NotEligible, booking_reassign
 from .references import REFERENCE_ALPHABET
+from .series import (
+    SeriesError,
+    occurrence_book,
+    occurrence_cancel,
+    occurrence_move,
+    series_create,
+    series_materialise,
+    series_roll_forward,
+)
 from .surveys import survey_answer
 
 __all__ = [
     "HOLD_DURATION",
     "REFERENCE_ALPHABET",
+    "BlockItem",
+    "BlockMode",
+    "BlockResult",
     "ConflictClosed",
     "NotEligible",
+    "SeriesError",
     "access_code_send",
+    "block_book",
+    "block_check",
     "booking_cancel",
     "booking_case_link",
     "booking_complete",
@@ -60,5 +76,11 @@ __all__ = [
     "customer_update",
     "holds_expire",
     "idempotency_keys_purge",
+    "occurrence_book",
+    "occurrence_cancel",
+    "occurrence_move",
+    "series_create",
+    "series_materialise",
+    "series_roll_forward",
     "survey_answer",
 ]

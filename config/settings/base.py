@@ -25,6 +25,18 @@ CALENDAR_SECRET_KEYS = env.list("CALENDAR_SECRET_KEYS", default=[])
 # Officers' CalDAV addresses are called from the server: HTTPS to public addresses only, unless this is on
 # (development and tests, whose Radicale listens on 127.0.0.1 over plain HTTP).
 CALDAV_ALLOW_PRIVATE_ADDRESSES = env.bool("CALDAV_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Calendar sync (integrations.services.sync): how long one request may take, how often a failing sync is
+# retried (exponential backoff from the base, capped), and how far ahead busy time is read (0: the longest
+# booking horizon of the tenant's active appointment types, or 180 days when it has none).
+CALDAV_TIMEOUT_SECONDS = env.float("CALDAV_TIMEOUT_SECONDS", default=15.0)
+CALDAV_MAX_RETRIES = env.int("CALDAV_MAX_RETRIES", default=5)
+CALDAV_RETRY_BACKOFF_SECONDS = env.int("CALDAV_RETRY_BACKOFF_SECONDS", default=60)
+CALDAV_RETRY_BACKOFF_MAX_SECONDS = env.int("CALDAV_RETRY_BACKOFF_MAX_SECONDS", default=3600)
+CALDAV_HORIZON_DAYS = env.int("CALDAV_HORIZON_DAYS", default=0)
+# Officers' subscription feeds (integrations.views.feed): how far back they reach (ahead: every booking),
+# and how often one client address may fetch them (calendar apps poll every 15 minutes to a few hours).
+FEED_PAST_DAYS = env.int("FEED_PAST_DAYS", default=60)
+FEED_RATE = env.str("FEED_RATE", default="30/m")
 # Host names are validated by the tenant middleware against the Domain table (unknown host: 404), which is
 # the real allow-list; ALLOWED_HOSTS only narrows it further where a deployment wants that.
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
@@ -256,7 +268,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bookings.flag_overdue_conflicts_everywhere",
         "schedule": crontab(minute="*/15"),
     },
+    "materialise-recurring-series": {
+        "task": "bookings.series_materialise_all",
+        "schedule": crontab(hour="2", minute="40"),
+    },
+    # The calendar sync's safety net: bulk changes send no signals, and busy time is read only here.
+    "sync-calendar-connections": {
+        "task": "integrations.sync_all_connections",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
 }
+
+# Recurring series: occurrences are booked this many days ahead (rolled forward daily), and a series may
+# have at most this many appointments in all.
+SERIES_HORIZON_DAYS = env.int("SERIES_HORIZON_DAYS", default=90)
+SERIES_MAX_OCCURRENCES = env.int("SERIES_MAX_OCCURRENCES", default=104)
+# The most items (customers or starts) one block booking may reserve.
+BLOCK_MAX_ITEMS = env.int("BLOCK_MAX_ITEMS", default=1000)
 
 # Twilio (SMS). Tests and local runs plug a recording HTTP client in at the edge; nothing leaves the machine.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")

@@ -20,7 +20,8 @@ if not ALLOWED_HOSTS:
         "comma-separated (e.g. bookings.example.gov.uk,.example.gov.uk)."
     )
 # Calendar passwords must survive a change of SECRET_KEY, so their keys are the deployment's own.
-if not CALENDAR_SECRET_KEYS:  # noqa: F405
+CALENDAR_SECRET_KEYS = env.list("CALENDAR_SECRET_KEYS", default=[])  # noqa: F405
+if not CALENDAR_SECRET_KEYS:
     raise ImproperlyConfigured(
         "Set CALENDAR_SECRET_KEYS: one or more Fernet keys, newest first, comma-separated (make one with "
         "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."

@@ -14,7 +14,14 @@ from django.db import connection
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Officer, Tenant
-from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus, Customer
+from bookings.models import (
+    Booking,
+    BookingAssignment,
+    BookingEvent,
+    BookingSeries,
+    BookingStatus,
+    Customer,
+)
 from demo.diaries import ABSENCE_NOTE, demo_days
 from notifications.models import Message
 from scheduling.models import Absence
@@ -132,6 +139,17 @@ def test_seed_demo_fills_a_fortnight_of_valid_work_once(db) -> None:
             # Every booking has its history and its confirmation in the outbox.
             assert BookingEvent.objects.filter(action="confirmed").count() == len(bookings)
             assert Message.objects.filter(kind="confirmation").count() >= len(bookings)
+
+            # A fortnightly licensing check-in after the seeded fortnight, each occurrence at 14:00 local
+            # with the licensing officer (the series page and the officer's feed have a real series).
+            series = BookingSeries.objects.get()
+            occurrences = list(series.occurrences.filter(status=BookingStatus.CONFIRMED))
+            assert len(occurrences) >= 3
+            assert all(o.starts_at.astimezone(t.zone).time() == time(14) for o in occurrences)
+            assert min(local_day(o, t) for o in occurrences) > max(days)
+            assert {o.assignments.get(officer__isnull=False).officer.user.email for o in occurrences} == {
+                f"officer3@{slug}.example"
+            }
 
             # A training day next week, added after the bookings it now covers.
             absence = Absence.objects.get(note=ABSENCE_NOTE)

@@ -13,6 +13,7 @@ from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
 from demo.diaries import seed_diaries
 from demo.scheduling import seed_scheduling
+from demo.series import seed_series
 
 DEMO_PASSWORD = "demo-password"
 OPERATOR_EMAIL = "operator@bookings.example"
@@ -117,6 +118,7 @@ class Command(BaseCommand):
             seed_scheduling(tenant)
             if diaries:
                 seed_diaries(tenant)
+                seed_series(tenant)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
