@@ -42,12 +42,14 @@ class BlockForm(forms.Form):
         widget=forms.RadioSelect,
     )
     first_day = forms.DateField(
-        label=_("From (programme)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From (programme)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     last_day = forms.DateField(
         label=_("Until, inclusive (programme)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     customer_filter = forms.CharField(
         label=_("Customers whose postcode starts with, or whose town is (programme)"),

@@ -41,7 +41,7 @@ class SeriesForm(forms.Form):
     )
     first_date = forms.DateField(
         label=_("First date"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": _("Enter the first date."), "invalid": _("Enter a real date.")},
     )
     start_time = forms.TimeField(
@@ -72,7 +72,7 @@ class SeriesForm(forms.Form):
     until = forms.DateField(
         label=_("Last date"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter a real date.")},
     )
     officer = forms.ModelChoiceField(
@@ -202,7 +202,7 @@ class OccurrenceMoveForm(OccurrenceForm):
     new_date = forms.DateField(
         label=_("New date (this appointment only)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Leave empty to keep the date."),
         error_messages={"invalid": _("Enter a real date.")},
     )

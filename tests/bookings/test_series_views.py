@@ -92,6 +92,9 @@ def test_repeat_this_appointment_prefills_from_the_booking(world, desk) -> None:
     form = response.context["form"]
     assert form.initial["first_date"] == date(2027, 3, 2) and form.initial["officer"] == officer.pk
     assert form.initial["start_time"].hour == 10 and form.initial["appointment_type"] == kind.pk
+    # As a browser's date and time inputs accept them (a localised 02/03/2027 shows an empty field).
+    assert 'value="2027-03-02"' in response.content.decode()
+    assert 'value="10:00"' in response.content.decode()
 
 
 def test_creating_a_series_shows_each_date_booked(world, desk) -> None:
