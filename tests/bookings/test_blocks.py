@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
-from bookings.services import blocks, booking_create
+from bookings.services import booking_create
 from bookings.services.blocks import BlockItem, BlockMode, block_book, block_check
+from bookings.services.blocks import plan as block_plan
 from notifications.models import Message, MessageKind
 from scheduling.models import AllocationStrategy
 from tests import builders as b
@@ -261,7 +262,7 @@ def test_when_the_recheck_misses_a_clash_the_constraints_refuse_it_and_it_is_rep
         officer_ids=first.officer_ids,
     )
     # As if the booking above had committed after the re-check read the diary.
-    monkeypatch.setattr(blocks._Diary, "free_for", lambda self, start, officers, resources: True)
+    monkeypatch.setattr(block_plan.Diary, "free_for", lambda self, start, officers, resources: True)
 
     result = write(plan, BlockMode.BEST_EFFORT)
 
