@@ -83,3 +83,18 @@ def customers_by_text(needle: str) -> QuerySet[Customer]:
         | Q(email_upper__contains=needle)
         | Q(postcode_upper__contains=needle)
     )
+
+
+def customers_in_area(text: str) -> list[int]:
+    """Customers whose postcode starts with the text (a district such as NE1: "NE1 " so that NE10 is not
+    in it) or whose town is the text, by postcode. The postcode is matched as the trigram index has it."""
+    needle = " ".join(text.split()).upper()
+    district = f"{needle} " if " " not in needle else needle
+    return list(
+        Customer.objects.annotate(postcode_upper=Upper("postcode"))
+        .filter(
+            Q(postcode_upper__startswith=district) | Q(postcode_upper=needle) | Q(town__iexact=text.strip())
+        )
+        .order_by("postcode", "pk")
+        .values_list("pk", flat=True)
+    )

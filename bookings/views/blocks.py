@@ -15,8 +15,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.db.models import Q
-from django.db.models.functions import Upper
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -30,6 +28,7 @@ from bookings.access import SCHEDULER_ROLES
 from bookings.errors import BookingError
 from bookings.forms.blocks import PROGRAMME, BlockConfirmForm, BlockForm, block_max_items
 from bookings.models import Booking, Customer
+from bookings.selectors.customer_search import customers_in_area
 from bookings.services.blocks import (
     BlockItem,
     BlockOutcome,
@@ -228,7 +227,7 @@ def _items(form: BlockForm) -> tuple[list[BlockItem], tuple[datetime, datetime] 
             )
         ids += [of[r] for r in references if r in of]
     if text := data["customer_filter"].strip():
-        matching = _programme_customers(text)[: block_max_items() + 1]
+        matching = customers_in_area(text)[: block_max_items() + 1]
         if not matching:
             form.add_error(
                 "customer_filter", _("No customer's postcode or town matches %(text)s.") % {"text": text}
@@ -238,21 +237,6 @@ def _items(form: BlockForm) -> tuple[list[BlockItem], tuple[datetime, datetime] 
     if len(ids) > block_max_items():
         form.add_error(None, form.too_many(len(ids)))
     return [BlockItem(customer_id=pk) for pk in ids], period
-
-
-def _programme_customers(text: str) -> list[int]:
-    """Customers whose postcode starts with the text (a district such as NE1: "NE1 " so that NE10 is not
-    in it) or whose town is the text, by postcode. The postcode is matched as the trigram index has it."""
-    needle = " ".join(text.split()).upper()
-    district = f"{needle} " if " " not in needle else needle
-    return list(
-        Customer.objects.annotate(postcode_upper=Upper("postcode"))
-        .filter(
-            Q(postcode_upper__startswith=district) | Q(postcode_upper=needle) | Q(town__iexact=text.strip())
-        )
-        .order_by("postcode", "pk")
-        .values_list("pk", flat=True)
-    )
 
 
 def _keep(session: SessionBase, name: str, key: str, value: dict[str, Any]) -> None:
