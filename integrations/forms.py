@@ -20,7 +20,7 @@ class ButtonForm(PortalForm):
     button (an empty one, a forged one) changes nothing."""
 
     action = forms.ChoiceField(
-        choices=[(a, a) for a in ("feed", "feed-revoke", "disconnect")], widget=forms.HiddenInput
+        choices=[(a, a) for a in ("feed", "feed-revoke", "disconnect", "sync")], widget=forms.HiddenInput
     )
 
 

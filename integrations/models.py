@@ -89,6 +89,7 @@ class CalendarConnection(TenantOwned):
     failure_count = models.PositiveIntegerField(default=0)
     last_pushed_at = models.DateTimeField(_("last pushed"), null=True, blank=True)
     last_pulled_at = models.DateTimeField(_("last read"), null=True, blank=True)
+    sync_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -8,7 +8,7 @@ the password never appears in it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -74,13 +74,45 @@ def connection_connect(
     )
     _audit("connected", connection=connection, actor=actor, url=url, username=username)
 
-    def first_sync() -> None:
-        from ..tasks import connection_sync
+    _sync_after_commit(connection)
+    return connection
+
+
+class NotSyncing(Exception):
+    """The connection waits for new details (sign-in rejected) or is disconnected: nothing to run."""
+
+
+# A second press within this time starts nothing new: the sync it asked for is still running or just ran.
+SYNC_NOW_INTERVAL = timedelta(minutes=1)
+
+
+@transaction.atomic
+def connection_sync_now(
+    *, connection: CalendarConnection, actor: User | None, now: datetime | None = None
+) -> bool:
+    """Asks for a sync now (bookings sent, busy time read) for a connection that is syncing: True when one
+    was enqueued, False when one was asked for less than SYNC_NOW_INTERVAL ago. Raises NotSyncing for a
+    rejected or disconnected connection."""
+    now = now or timezone.now()
+    connection = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+    if connection.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.FAILING):
+        raise NotSyncing
+    if connection.sync_requested_at and now - connection.sync_requested_at < SYNC_NOW_INTERVAL:
+        return False
+    connection.sync_requested_at = now
+    connection.save(update_fields=["sync_requested_at"])
+    _audit("sync_requested", connection=connection, actor=actor)
+    _sync_after_commit(connection)
+    return True
+
+
+def _sync_after_commit(connection: CalendarConnection) -> None:
+    def sync() -> None:
+        from ..tasks import connection_sync  # the tasks import the services
 
         connection_sync.delay(connection.pk)
 
-    transaction.on_commit(first_sync)
-    return connection
+    transaction.on_commit(sync)
 
 
 @transaction.atomic

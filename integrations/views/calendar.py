@@ -31,8 +31,10 @@ from ..forms import ButtonForm, ConnectionForm, FeedOptionsForm
 from ..models import ConnectionStatus
 from ..selectors import calendar_settings
 from ..services import (
+    NotSyncing,
     connection_connect,
     connection_disconnect,
+    connection_sync_now,
     feed_create,
     feed_revoke,
     feed_update_options,
@@ -95,7 +97,7 @@ def page(
         "statuses": ConnectionStatus,
         "actions": {
             name.strip("-").replace("-", "_") or "page": link(name, officer, for_admin)
-            for name in ("", "-feed", "-feed-revoke", "-feed-options", "-connect", "-disconnect")
+            for name in ("", "-feed", "-feed-revoke", "-feed-options", "-connect", "-disconnect", "-sync")
         },
     }
     response = render(request, TEMPLATE, context, status=status)
@@ -197,6 +199,26 @@ def connect(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResp
 
 @require_POST
 @for_officer
+def sync_now(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
+    if not pressed(request, "sync"):
+        return not_pressed(request, officer, for_admin)
+    connection = calendar_settings(officer, with_errors=False).connection
+    if connection is None:
+        return back(request, officer, for_admin, _("No calendar is connected."))
+    try:
+        started = connection_sync_now(connection=connection, actor=request.user)
+    except NotSyncing:
+        messages.error(request, _("This calendar is not syncing: connect it again with its details."))
+        return HttpResponseRedirect(link("", officer, for_admin), status=303)
+    if not started:
+        return back(request, officer, for_admin, _("A sync was asked for a moment ago; it is on its way."))
+    return back(
+        request, officer, for_admin, _("Syncing now: bookings are sent and busy time is read in a moment.")
+    )
+
+
+@require_POST
+@for_officer
 def disconnect(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
     if not pressed(request, "disconnect"):
         return not_pressed(request, officer, for_admin)
@@ -216,6 +238,7 @@ def _routes() -> list[URLPattern]:
         ("feed/options/", feed_options, "-feed-options"),
         ("connection/", connect, "-connect"),
         ("connection/disconnect/", disconnect, "-disconnect"),
+        ("connection/sync/", sync_now, "-sync"),
     ):
         routes += [
             path(f"staff/calendar/{suffix}", view, name=f"calendar{name}"),

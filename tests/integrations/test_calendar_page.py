@@ -238,3 +238,31 @@ def test_an_administrator_reaches_an_officers_calendar_page_from_the_officer_pag
         admin_page(officer).encode()
         not in client_for(tenant, desk).get(f"/staff/officers/{officer.pk}/").content
     )
+
+
+def test_sync_now_enqueues_one_sync_and_refuses_a_rejected_calendar(
+    tenant, officer, client_for, sync_task, django_capture_on_commit_callbacks
+) -> None:
+    client = client_for(tenant, officer.user)
+    with scope(tenant=tenant):
+        connection = CalendarConnection.objects.create(
+            tenant=tenant, officer=officer, url=URL, username="jo", password_encrypted="x"
+        )
+    assert b"Sync now" in client.get("/staff/calendar/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        pressed = client.post("/staff/calendar/connection/sync/", {"action": "sync"}, follow=True)
+        again = client.post("/staff/calendar/connection/sync/", {"action": "sync"}, follow=True)
+    assert b"Syncing now" in pressed.content
+    assert b"a moment ago" in again.content
+    sync_task.delay.assert_called_once_with(connection.pk)
+
+    with scope(tenant=tenant):
+        CalendarConnection.objects.filter(pk=connection.pk).update(
+            status=ConnectionStatus.REJECTED, sync_requested_at=None
+        )
+    page = client.get("/staff/calendar/")
+    assert b"Sync now" not in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = client.post("/staff/calendar/connection/sync/", {"action": "sync"}, follow=True)
+    assert b"not syncing" in refused.content
+    sync_task.delay.assert_called_once()
