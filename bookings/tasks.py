@@ -7,7 +7,13 @@ from celery import shared_task
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
-from .services import conflicts_flag_overdue, holds_expire, idempotency_keys_purge, series_roll_forward
+from .services import (
+    blocks,
+    conflicts_flag_overdue,
+    holds_expire,
+    idempotency_keys_purge,
+    series_roll_forward,
+)
 
 
 def _each_active_tenant(task: TenantTask) -> int:
@@ -59,3 +65,9 @@ def series_materialise_all(**kwargs: object) -> int:
 def series_materialise(*, tenant_id: int, **kwargs: object) -> int:
     """Books the tenant's active series up to the rolling horizon; a second run books nothing more."""
     return series_roll_forward()
+
+
+@shared_task(base=TenantTask, name="bookings.block_customers_tell")
+def block_customers_tell(*, tenant_id: int, event_ids: list[int], **kwargs: object) -> int:
+    """Tells the customers of a big block booking, a chunk at a time (enqueued when the block commits)."""
+    return blocks.block_customers_tell(event_ids=event_ids)

@@ -286,6 +286,10 @@ SERIES_HORIZON_DAYS = env.int("SERIES_HORIZON_DAYS", default=90)
 SERIES_MAX_OCCURRENCES = env.int("SERIES_MAX_OCCURRENCES", default=104)
 # The most items (customers or starts) one block booking may reserve.
 BLOCK_MAX_ITEMS = env.int("BLOCK_MAX_ITEMS", default=1000)
+# A block of up to this many bookings tells its customers in the request; a bigger one hands the telling to
+# workers in chunks of BLOCK_TELL_CHUNK once it has committed (telling costs ~50 ms a booking).
+BLOCK_TELL_INLINE_ITEMS = env.int("BLOCK_TELL_INLINE_ITEMS", default=50)
+BLOCK_TELL_CHUNK = env.int("BLOCK_TELL_CHUNK", default=100)
 
 # Twilio (SMS). Tests and local runs plug a recording HTTP client in at the edge; nothing leaves the machine.
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")

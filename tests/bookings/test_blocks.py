@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from django_scopes import scope
 
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
 from bookings.services import booking_create
-from bookings.services.blocks import BlockItem, BlockMode, block_book, block_check
+from bookings.services.blocks import BlockItem, BlockMode, block_book, block_check, block_customers_tell
 from bookings.services.blocks import plan as block_plan
 from notifications.models import Message, MessageKind
 from scheduling.models import AllocationStrategy
@@ -307,3 +308,30 @@ def test_check_and_write_read_a_fixed_number_of_queries_whatever_the_items(world
 
     assert (few[2], many[2]) == (2, 8)
     assert few[:2] == many[:2]
+
+
+def test_a_big_block_is_told_by_workers_once_it_commits_and_never_twice(
+    world, settings, django_capture_on_commit_callbacks
+) -> None:
+    _tenant, _officers, kind, customers = world
+    settings.BLOCK_TELL_INLINE_ITEMS = 2
+    settings.BLOCK_TELL_CHUNK = 2
+    with (
+        mock.patch("bookings.tasks.block_customers_tell") as task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        told = write(programme(customers[:3], kind), tell=True)
+    assert len(told.booked) == 3
+    assert not Message.objects.exists()  # nothing told in the request
+    chunks = [c.kwargs["event_ids"] for c in task.delay.call_args_list]
+    assert [len(chunk) for chunk in chunks] == [2, 1]
+    assert {c.kwargs["tenant_id"] for c in task.delay.call_args_list} == {kind.tenant_id}
+
+    event_ids = [pk for chunk in chunks for pk in chunk]
+    assert block_customers_tell(event_ids=event_ids, now=NOW) == 3
+    assert block_customers_tell(event_ids=event_ids, now=NOW) == 0  # a retried task sends nothing twice
+    confirmations = Message.objects.filter(kind=MessageKind.CONFIRMATION)
+    assert set(confirmations.values_list("topic", flat=True)) == {
+        f"booking:{o.booking.reference}" for o in told.booked
+    }
+    assert confirmations.count() == len(set(confirmations.values_list("dedupe_key", flat=True)))

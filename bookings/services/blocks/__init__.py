@@ -23,6 +23,15 @@ told, each booking's confirmation (and its reminders) is queued as `booking_conf
 """
 
 from .plan import BlockItem, BlockMode, BlockOutcome, BlockPlan, BlockResult, block_check
-from .write import block_book
+from .write import block_book, block_customers_tell
 
-__all__ = ["BlockItem", "BlockMode", "BlockOutcome", "BlockPlan", "BlockResult", "block_book", "block_check"]
+__all__ = [
+    "BlockItem",
+    "BlockMode",
+    "BlockOutcome",
+    "BlockPlan",
+    "BlockResult",
+    "block_book",
+    "block_check",
+    "block_customers_tell",
+]

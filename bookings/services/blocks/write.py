@@ -6,6 +6,7 @@ import time as clock
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
@@ -21,7 +22,7 @@ from bookings.models import (
     Channel,
     Customer,
 )
-from notifications.models import MessageKind
+from notifications.models import Message, MessageChannel, MessageKind
 from scheduling.availability.supply import to_epoch
 from scheduling.models import AppointmentType, Resource
 
@@ -254,9 +255,54 @@ def _write(
         else:
             result.append(outcome)
     if tell_customers and written and not (lost and mode == BlockMode.ALL_OR_NOTHING):
-        for index, booking in written.items():
-            customer_tell(booking=booking, kind=MessageKind.CONFIRMATION, event=events[index], now=now)
+        if len(written) <= settings.BLOCK_TELL_INLINE_ITEMS:
+            for index, booking in written.items():
+                customer_tell(booking=booking, kind=MessageKind.CONFIRMATION, event=events[index], now=now)
+        else:
+            _tell_after_commit(appointment_type.tenant_id, [events[index].pk for index in written])
     return result
+
+
+def _tell_after_commit(tenant_id: int, event_ids: list[int]) -> None:
+    """A big block's confirmations are queued by workers, in chunks, once the bookings have committed:
+    telling costs tens of milliseconds a booking, too long for one web request (1,000 would take ~50 s)."""
+
+    def enqueue() -> None:
+        from bookings.tasks import block_customers_tell  # the tasks import the services
+
+        size = settings.BLOCK_TELL_CHUNK
+        for start in range(0, len(event_ids), size):
+            block_customers_tell.delay(tenant_id=tenant_id, event_ids=event_ids[start : start + size])
+
+    # Robust: a broker that is down must not turn committed bookings into an error page.
+    transaction.on_commit(enqueue, robust=True)
+
+
+def block_customers_tell(*, event_ids: list[int], now: datetime | None = None) -> int:
+    """Queues the confirmation (and reminders) of each block booking named by its "block_booked" audit
+    event, as `customer_tell` does in the request for a small block. An event already told (a retried or
+    repeated task) is skipped, so nothing is sent twice. Returns how many were told."""
+    now = now or timezone.now()
+    events = BookingEvent.objects.filter(
+        pk__in=event_ids, action=BLOCK_ACTION, booking__status=BookingStatus.CONFIRMED
+    ).select_related("booking__appointment_type", "booking__customer")
+    told = set(
+        Message.objects.filter(
+            dedupe_key__in=[
+                f"booking-event:{pk}:{MessageKind.CONFIRMATION}:{channel}"
+                for pk in event_ids
+                for channel in MessageChannel.values
+            ]
+        ).values_list("dedupe_key", flat=True)
+    )
+    count = 0
+    for event in events:
+        if any(key.startswith(f"booking-event:{event.pk}:") for key in told):
+            continue
+        with transaction.atomic():
+            customer_tell(booking=event.booking, kind=MessageKind.CONFIRMATION, event=event, now=now)
+        count += 1
+    return count
 
 
 def _holds_in_the_way_expire(
