@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import Membership, Officer, Role
 from bookings.models import Booking
 from bookings.services import booking_cancel, booking_create
+from integrations.models import CalendarConnection, ConnectionStatus, SyncDirection, SyncError
 from tests import builders as b
 from tests.factories import MembershipFactory
 
@@ -190,6 +191,72 @@ def book_start(staff: Staff, page: Page) -> None:
     page.goto(f"{staff.url}/staff/book/")
 
 
+def calendar_sync(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/calendar/")
+
+
+def calendar_sync_new_link(staff: Staff, page: Page) -> None:
+    calendar_sync(staff, page)
+    page.get_by_role("button", name="Make a subscription link").click()
+    expect(page.get_by_text("Your new subscription link")).to_be_visible()
+
+
+def calendar_sync_with_errors(staff: Staff, page: Page) -> None:
+    calendar_sync(staff, page)
+    page.get_by_role("button", name="Connect the calendar").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def calendar_sync_failing_for_admin(staff: Staff, page: Page) -> None:
+    tenant = staff.portal.tenant
+    with scope(tenant=tenant):
+        connection = CalendarConnection.objects.create(
+            tenant=tenant,
+            officer=staff.officer,
+            url="https://calendar.example.com/dav/officer/",
+            username="officer",
+            password_encrypted="x",
+            status=ConnectionStatus.FAILING,
+            last_error="The calendar server could not be reached.",
+        )
+        SyncError.objects.create(
+            tenant=tenant,
+            connection=connection,
+            direction=SyncDirection.PUSH,
+            message="The calendar server could not be reached.",
+        )
+    page.goto(f"{staff.url}/staff/officers/{staff.officer.pk}/calendar/")
+    expect(page.get_by_text("Sync errors")).to_be_visible()
+
+
+def series_new(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/series/new/?booking={staff.later.pk}")
+
+
+def series_new_with_errors(staff: Staff, page: Page) -> None:
+    series_new(staff, page)
+    page.get_by_label("First date").fill("")
+    page.get_by_role("button", name="Book the series").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def series_page(staff: Staff, page: Page) -> None:
+    series_new(staff, page)
+    page.get_by_role("spinbutton", name="Number of appointments").fill("3")
+    page.get_by_role("button", name="Book the series").click()
+    expect(page.get_by_role("heading", level=2, name="Dates")).to_be_visible()
+
+
+def block_booking(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/blocks/")
+
+
+def block_booking_with_errors(staff: Staff, page: Page) -> None:
+    block_booking(staff, page)
+    page.get_by_role("button", name="Check the block").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
 PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "sign in": (None, login),
     "sign in with error": (None, login_with_error),
@@ -213,6 +280,15 @@ PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "cancel": ("customer service", cancel),
     "cancel with errors": ("customer service", cancel_with_errors),
     "cancel refused": ("customer service", cancel_refused),
+    "calendar sync": ("officer", calendar_sync),
+    "calendar sync new link": ("officer", calendar_sync_new_link),
+    "calendar sync with errors": ("officer", calendar_sync_with_errors),
+    "calendar sync failing, for an administrator": ("administrator", calendar_sync_failing_for_admin),
+    "series new": ("customer service", series_new),
+    "series new with errors": ("customer service", series_new_with_errors),
+    "series page": ("customer service", series_page),
+    "block booking": ("customer service", block_booking),
+    "block booking with errors": ("customer service", block_booking_with_errors),
     "book for a caller": ("customer service", book_start),
 }
 
