@@ -8,6 +8,7 @@ changed only by staff who have checked who they are speaking to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -110,6 +111,19 @@ class ContactDetails:
             consent=customer.consent_given_at is not None,
             accessibility_needs=customer.accessibility_needs,
         )
+
+    def booking_fields(self, now: datetime) -> dict[str, object]:
+        """The booking's own copy of these details (what it was made with), as Booking field values."""
+        return {
+            "contact_name": self.name,
+            "contact_email": self.email,
+            "contact_phone": self.phone,
+            "contact_by_email": self.by_email,
+            "contact_by_sms": self.by_sms,
+            "contact_language": self.language,
+            "contact_consent_at": now if self.consent else None,
+            "accessibility_needs": self.accessibility_needs,
+        }
 
     def as_dict(self) -> dict[str, object]:
         return {

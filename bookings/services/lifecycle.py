@@ -282,14 +282,8 @@ def _confirm(
 
 
 def _contact_keep(booking: Booking, contact: ContactDetails, now: datetime) -> None:
-    booking.contact_name = contact.name
-    booking.contact_email = contact.email
-    booking.contact_phone = contact.phone
-    booking.contact_by_email = contact.by_email
-    booking.contact_by_sms = contact.by_sms
-    booking.contact_language = contact.language
-    booking.contact_consent_at = now if contact.consent else None
-    booking.accessibility_needs = contact.accessibility_needs
+    for name, value in contact.booking_fields(now).items():
+        setattr(booking, name, value)
 
 
 def booking_confirm_from_portal(

@@ -23,6 +23,7 @@ from django_scopes import scope
 from accounts.models import Officer, Tenant
 from integrations.models import CalendarConnection
 from integrations.secrets import encrypt
+from tests import builders as b
 
 USER, PASSWORD = "officer", "correct horse"
 
@@ -126,3 +127,14 @@ def connect() -> Callable[..., CalendarConnection]:
             )
 
     return make
+
+
+@pytest.fixture
+def world(in_tenant, make_calendar, connect):
+    """A tenant, an officer with a connected calendar on the Radicale server, and an appointment type."""
+    tenant = in_tenant
+    officer = b.officer(tenant)
+    kind = b.appointment_type(tenant)
+    calendar = make_calendar()
+    connection = connect(officer, str(calendar.url))
+    return tenant, officer, kind, calendar, connection

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from django.db import connection as db_connection
 
 from accounts.models import Tenant
@@ -16,16 +15,6 @@ from integrations.services.sync import connection_pull
 from scheduling.models import ExternalBusy
 from tests import builders as b
 from tests.builders import MONDAY, NOW, at
-
-
-@pytest.fixture
-def world(in_tenant, make_calendar, connect):
-    tenant = in_tenant
-    officer = b.officer(tenant)
-    kind = b.appointment_type(tenant)
-    calendar = make_calendar()
-    connection = connect(officer, str(calendar.url))
-    return tenant, officer, kind, calendar, connection
 
 
 def pull(connection, now: datetime = NOW) -> bool:

@@ -28,16 +28,6 @@ from tests.integrations.conftest import PASSWORD, USER
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture
-def world(in_tenant, make_calendar, connect):
-    tenant = in_tenant
-    officer = b.officer(tenant)
-    kind = b.appointment_type(tenant)
-    calendar = make_calendar()
-    connection = connect(officer, str(calendar.url))
-    return tenant, officer, kind, calendar, connection
-
-
 def book(kind, hour: int, n: int = 1, **kwargs) -> Booking:
     return booking_create(
         appointment_type=kind,
