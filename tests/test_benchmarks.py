@@ -198,3 +198,26 @@ def test_bench_block_times_both_phases_and_deletes_its_tenant() -> None:
     assert result["check_seconds"] > 0 and result["write_seconds"] > 0
     assert 0 < result["queries"] < result["write_queries"] < 30  # neither phase is a query per item
     assert scratch_left() == []
+
+
+def test_bench_reports_refreshes_summaries_times_a_year_and_deletes_its_tenant() -> None:
+    result = run("bench_reports", "--bookings", "3000", "--repeat", "3")
+
+    assert {
+        "bookings",
+        "refresh_seconds",
+        "dashboard_median_ms",
+        "dashboard_p95_ms",
+        "queries",
+        "export_rows_per_s",
+    } <= set(result)
+    assert result["bookings"] == 3000
+    assert 0 < result["summary_rows"] <= 3000
+    # Three a day, the last month of them still to come: a year ending today has 365 days of three.
+    assert result["year_booked"] == 3 * 365
+    assert result["queries"] == result["filtered_queries"] == 1
+    assert 0 < result["dashboard_median_ms"] <= result["dashboard_p95_ms"]
+    assert result["export_rows"] > 0 and result["export_rows_per_s"] > 0
+    assert scratch_left() == []
+    with scopes_disabled():
+        assert not Booking.objects.exists()

@@ -273,12 +273,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour="2", minute="40"),
     },
     # The calendar sync's safety net: bulk changes send no signals, and busy time is read only here.
+    # Reports: rewrite the last REPORT_REFRESH_DAYS days' summaries (and today's) after midnight.
+    "refresh-daily-summaries": {
+        "task": "reporting.refresh_daily_summaries_everywhere",
+        "schedule": crontab(hour="1", minute="10"),
+    },
     "sync-calendar-connections": {
         "task": "integrations.sync_all_connections",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
     },
 }
+
+# Reports: the nightly refresh rewrites this many past days of summaries (and today's), so late changes
+# (outcomes recorded after the day, late cancellations) reach them; older days are refreshed on demand.
+REPORT_REFRESH_DAYS = env.int("REPORT_REFRESH_DAYS", default=7)
 
 # Recurring series: occurrences are booked this many days ahead (rolled forward daily), and a series may
 # have at most this many appointments in all.
