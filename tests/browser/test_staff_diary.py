@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import Page, expect
@@ -21,11 +22,23 @@ PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory's
 @pytest.fixture
 def officers_day(portal):
     """An officer who works every hour of every day, with an appointment that started within the last half
-    hour (so today, whenever the test runs) at a customer's address."""
+    hour (so today, whenever the test runs) at a customer's address. After 22:00 an hour-long appointment
+    in progress would run past the working day (to 23:30), so the server's clock (the live server runs in
+    this process) is taken back to midday today for the test."""
     tenant = portal.tenant
     officer = b.officer(tenant, spans=[(time(0), time(23, 30))], days=range(7))
     zone = tenant.zone
     now = timezone.now().astimezone(zone)
+    if now.hour >= 22:
+        with time_machine.travel(now.replace(hour=12, minute=10), tick=True):
+            yield _officers_day(portal, officer)
+        return
+    yield _officers_day(portal, officer)
+
+
+def _officers_day(portal, officer):
+    tenant = portal.tenant
+    now = timezone.now().astimezone(tenant.zone)
     start = now.replace(minute=now.minute - now.minute % 30, second=0, microsecond=0)
     with scope(tenant=tenant):
         customer = Customer.objects.create(
