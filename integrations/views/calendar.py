@@ -106,14 +106,22 @@ def page(
     return response
 
 
-def pressed(request: HttpRequest, action: str) -> bool:
-    form = ButtonForm(request.POST)
-    return form.is_valid() and form.cleaned_data["action"] == action
+def button(action: str) -> Callable[[OfficerView], OfficerView]:
+    """The view runs only for the POST of its own button (the hidden `action` field): an empty or forged
+    POST gets the page again with 422 and changes nothing."""
 
+    def decorator(view: OfficerView) -> OfficerView:
+        @wraps(view)
+        def wrapped(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
+            form = ButtonForm(request.POST)
+            if form.is_valid() and form.cleaned_data["action"] == action:
+                return view(request, officer, for_admin)
+            messages.error(request, _("Nothing was changed: use the buttons on this page."))
+            return page(request, officer, for_admin, status=422)
 
-def not_pressed(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
-    messages.error(request, _("Nothing was changed: use the buttons on this page."))
-    return page(request, officer, for_admin, status=422)
+        return wrapped
+
+    return decorator
 
 
 def back(request: HttpRequest, officer: Officer, for_admin: bool, message: str) -> HttpResponse:
@@ -129,10 +137,9 @@ def calendar_page(request: HttpRequest, officer: Officer, for_admin: bool) -> Ht
 
 @require_POST
 @for_officer
+@button("feed")
 def feed_make(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
     """Makes the feed, or resets it (new URL with the same options; the old URL stops working)."""
-    if not pressed(request, "feed"):
-        return not_pressed(request, officer, for_admin)
     live = calendar_settings(officer, with_errors=False).feed
     form = FeedOptionsForm(request.POST)
     form.is_valid()  # two checkboxes: always valid
@@ -151,9 +158,8 @@ def feed_make(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpRe
 
 @require_POST
 @for_officer
+@button("feed-revoke")
 def feed_stop(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
-    if not pressed(request, "feed-revoke"):
-        return not_pressed(request, officer, for_admin)
     live = calendar_settings(officer, with_errors=False).feed
     if live is None:
         return back(request, officer, for_admin, _("There is no subscription link to turn off."))
@@ -199,9 +205,8 @@ def connect(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResp
 
 @require_POST
 @for_officer
+@button("sync")
 def sync_now(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
-    if not pressed(request, "sync"):
-        return not_pressed(request, officer, for_admin)
     connection = calendar_settings(officer, with_errors=False).connection
     if connection is None:
         return back(request, officer, for_admin, _("No calendar is connected."))
@@ -219,9 +224,8 @@ def sync_now(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpRes
 
 @require_POST
 @for_officer
+@button("disconnect")
 def disconnect(request: HttpRequest, officer: Officer, for_admin: bool) -> HttpResponse:
-    if not pressed(request, "disconnect"):
-        return not_pressed(request, officer, for_admin)
     connection = calendar_settings(officer, with_errors=False).connection
     if connection is None:
         return back(request, officer, for_admin, _("No calendar is connected."))
