@@ -1,4 +1,9 @@
-"""Per-day summaries of bookings: what the manager dashboards add up over long periods."""
+"""Summaries the manager dashboards add up over long periods, rewritten from the bookings, the officers'
+working patterns and the message log by `reporting.services`; never edited in place.
+
+Every figure is a sum, so a period's figure is the sum of its rows; averages and rates are ratios of two
+sums. Days are the tenant's local days.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +14,24 @@ from django_scopes import ScopedManager
 
 from accounts.models import Officer, TenantOwned
 from bookings.models import Channel
-from scheduling.models import AppointmentType
+from notifications.models import MessageChannel
+from scheduling.models import AppointmentType, Resource
 
 
-class DailySummary(TenantOwned):
-    """One tenant's appointments on one local day (the tenant's time zone), of one appointment type, led
-    by one officer (none: unassigned), made through one channel. Every figure is a sum, so a period's
-    figure is the sum of its days' rows; averages and rates are ratios of two sums.
+class BookingFigures(TenantOwned):
+    """The additive figures of some appointments, of one appointment type, led by one officer (none:
+    unassigned), made through one channel.
 
     A booking counts on the local day it STARTS, in its current state (a booking moved or cancelled later
-    counts where and as it is now, once rewritten by `daily_summaries_refresh`). Held and expired holds
-    never count. Its officer is the lowest-numbered officer among its active assignments, else among any
-    of its assignments, so a two-officer visit counts once. Rows are rewritten, never edited, by
-    `reporting.services.daily_summaries_refresh`.
+    counts where and as it is now, once rewritten). Held and expired holds never count. Its officer is the
+    lowest-numbered officer among its active assignments, else among any of its assignments, so a
+    two-officer visit counts once.
     """
 
-    day = models.DateField(_("local day"))
     appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
     officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    # Appointments starting that day, whatever became of them (confirmed + completed + no_show + cancelled
+    # Appointments starting then, whatever became of them (confirmed + completed + no_show + cancelled
     # + needs_rebooking): the denominator of every rate.
     booked = models.PositiveIntegerField(default=0)
     # Of `booked`, how many are now in each state.
@@ -38,7 +41,7 @@ class DailySummary(TenantOwned):
     cancelled = models.PositiveIntegerField(default=0)
     needs_rebooking = models.PositiveIntegerField(default=0)
     # Appointment minutes (starts_at to ends_at, no buffers) of confirmed, completed and no-show bookings:
-    # the officer time the appointments took or still take (booked hours for utilisation).
+    # the officer time the appointments took or still take.
     booked_minutes = models.PositiveBigIntegerField(default=0)
     # Of `booked`, those of urgent priority.
     emergency = models.PositiveIntegerField(default=0)
@@ -48,11 +51,36 @@ class DailySummary(TenantOwned):
     reschedules = models.PositiveIntegerField(default=0)
     # Sum over `booked` of the minutes from creation to start (never below zero): lead time = sum / booked.
     lead_time_minutes_sum = models.PositiveBigIntegerField(default=0)
+    # Confirmed, completed and no-show bookings made fewer than 7, 14, 21 and 28 days before they start:
+    # the demand that typically still arrives for a week that far ahead (the forecast).
+    late_7d = models.PositiveIntegerField(default=0)
+    late_14d = models.PositiveIntegerField(default=0)
+    late_21d = models.PositiveIntegerField(default=0)
+    late_28d = models.PositiveIntegerField(default=0)
     # Survey answers of the bookings in `booked`: how many, and their scores added (mean = sum / count).
     survey_responses = models.PositiveIntegerField(default=0)
     survey_score_sum = models.PositiveIntegerField(default=0)
 
     objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+
+STATES_ADD_UP = Q(
+    booked=models.F("confirmed")
+    + models.F("completed")
+    + models.F("no_show")
+    + models.F("cancelled")
+    + models.F("needs_rebooking")
+)
+
+
+class DailySummary(BookingFigures):
+    """One tenant's appointments starting on one local day. Rows are rewritten, never edited, by
+    `reporting.services.daily_summaries_refresh`."""
+
+    day = models.DateField(_("local day"))
 
     class Meta:
         verbose_name = _("daily summary")
@@ -64,17 +92,138 @@ class DailySummary(TenantOwned):
                 nulls_distinct=False,
                 name="daily_summary_unique_per_tenant",
             ),
-            models.CheckConstraint(
-                condition=Q(
-                    booked=models.F("confirmed")
-                    + models.F("completed")
-                    + models.F("no_show")
-                    + models.F("cancelled")
-                    + models.F("needs_rebooking")
-                ),
-                name="daily_summary_states_add_up",
-            ),
+            models.CheckConstraint(condition=STATES_ADD_UP, name="daily_summary_states_add_up"),
         ]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.booked}"
+
+
+class WeeklySummary(BookingFigures):
+    """The daily summaries of one local week (Monday to Sunday) added up: what a long period reads for its
+    whole weeks, seven times fewer rows. Rewritten from DailySummary whenever a day of the week is."""
+
+    week = models.DateField(_("week starting"))
+
+    class Meta:
+        verbose_name = _("weekly summary")
+        verbose_name_plural = _("weekly summaries")
+        ordering = ["week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "week", "appointment_type", "officer", "channel"],
+                nulls_distinct=False,
+                name="weekly_summary_unique_per_tenant",
+            ),
+            models.CheckConstraint(condition=STATES_ADD_UP, name="weekly_summary_states_add_up"),
+            models.CheckConstraint(condition=Q(week__week_day=2), name="weekly_summary_starts_monday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week}: {self.booked}"
+
+
+class DailyCapacity(TenantOwned):
+    """One officer's or resource's offered and booked time on one local day: its working pattern minus
+    absences and public holidays (offered), and the appointment minutes of its confirmed, completed and
+    no-show assignments starting that day (booked). Utilisation is booked / offered."""
+
+    day = models.DateField(_("local day"))
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    offered_minutes = models.PositiveIntegerField(default=0)
+    booked_minutes = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        verbose_name = _("daily capacity")
+        verbose_name_plural = _("daily capacities")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "officer", "resource"],
+                nulls_distinct=False,
+                name="daily_capacity_unique_per_tenant",
+            ),
+            models.CheckConstraint(
+                condition=Q(officer__isnull=False, resource__isnull=True)
+                | Q(officer__isnull=True, resource__isnull=False),
+                name="daily_capacity_officer_or_resource",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.booked_minutes}/{self.offered_minutes}"
+
+
+class DailyMessageSummary(TenantOwned):
+    """The messages queued on one local day on one channel, by what has become of them."""
+
+    day = models.DateField(_("local day"))
+    channel = models.CharField(max_length=10, choices=MessageChannel.choices)
+    total = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    # Of `total`, those sent on this channel because the customer's other channel failed for good.
+    fallbacks = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        verbose_name = _("daily message summary")
+        verbose_name_plural = _("daily message summaries")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "channel"], name="daily_messages_unique_per_tenant"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total=models.F("pending")
+                    + models.F("sent")
+                    + models.F("delivered")
+                    + models.F("bounced")
+                    + models.F("failed")
+                    + models.F("cancelled")
+                    + models.F("expired")
+                ),
+                name="daily_messages_states_add_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}: {self.total}"
+
+
+class NextSlotSnapshot(TenantOwned):
+    """How far ahead the first free slot of one appointment type was, as the public saw it, measured on one
+    local day (the last measurement of the day stands): today's figure and, day by day, its trend."""
+
+    day = models.DateField(_("local day"))
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
+    measured_at = models.DateTimeField()
+    # The first free slot's start; none within the booking horizon when empty.
+    next_start = models.DateTimeField(null=True, blank=True)
+    # Whole local days from the measuring day to that slot's day (0: today); none when no slot.
+    days_to_next = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        verbose_name = _("next free slot")
+        verbose_name_plural = _("next free slots")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "appointment_type"], name="next_slot_snapshot_unique_per_tenant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.days_to_next}"

@@ -170,6 +170,9 @@ def brute_rows(tenant: Tenant) -> dict[tuple[Any, ...], Counter[str]]:
             row["lead_time_minutes_sum"] += max(
                 0, int((booking.starts_at - booking.created_at).total_seconds() // 60)
             )
+            if booking.status in TIME_TAKING_STATUSES:
+                for days in (7, 14, 21, 28):
+                    row[f"late_{days}d"] += booking.starts_at - booking.created_at < timedelta(days=days)
             survey = getattr(booking, "survey_response", None)
             if survey is not None:
                 row["survey_responses"] += 1

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 
-from .models import DailySummary
-from .selectors import DIMENSIONS, FIGURES, summary_rows_sql
+from ..models import DailySummary, WeeklySummary
+from ..selectors import DIMENSIONS, FIGURES, summary_rows_sql
 
 
 @transaction.atomic
@@ -18,8 +18,9 @@ def daily_summaries_refresh(
     *, tenant: Tenant, first_day: date, last_day: date, now: datetime | None = None
 ) -> int:
     """Rewrites the tenant's DailySummary rows of local days first_day..last_day from the bookings as they
-    are now (one DELETE and one INSERT ... SELECT ... GROUP BY, in one transaction), so readers see the old
-    rows or the new, never a mix, and running it twice leaves the same rows. Returns the rows written.
+    are now (one DELETE and one INSERT ... SELECT ... GROUP BY), then the WeeklySummary rows of the weeks
+    those days fall in from the daily rows, all in one transaction: readers see the old rows or the new,
+    never a mix, and running it twice leaves the same rows. Returns the daily rows written.
 
     `now` is accepted for the task's sake and for symmetry with other services; a day is summarised as
     its bookings stand, whenever the refresh runs.
@@ -39,7 +40,26 @@ def daily_summaries_refresh(
             f"INSERT INTO {table} ({columns}) SELECT %s, rows.* FROM ({select_sql}) rows",
             [tenant.pk, *params],
         )
-        return cursor.rowcount
+        written = cursor.rowcount
+        first_week = first_day - timedelta(days=first_day.weekday())
+        last_week = last_day - timedelta(days=last_day.weekday())
+        weekly = connection.ops.quote_name(WeeklySummary._meta.db_table)
+        keys = "appointment_type_id, officer_id, channel"
+        cursor.execute(
+            f"DELETE FROM {weekly} WHERE tenant_id = %s AND week >= %s AND week <= %s",
+            [tenant.pk, first_week, last_week],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {weekly} (tenant_id, week, {keys}, {", ".join(FIGURES)})
+            SELECT tenant_id, date_trunc('week', day)::date, {keys}, {", ".join(f"sum({f})" for f in FIGURES)}
+            FROM {table}
+            WHERE tenant_id = %s AND day >= %s AND day <= %s
+            GROUP BY tenant_id, date_trunc('week', day), {keys}
+            """,
+            [tenant.pk, first_week, last_week + timedelta(days=6)],
+        )
+        return written
 
 
 def daily_summaries_refresh_recent(*, tenant: Tenant, days: int, now: datetime | None = None) -> int:
