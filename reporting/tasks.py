@@ -8,7 +8,7 @@ from django.conf import settings
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
-from .services import daily_summaries_refresh_recent
+from .services import reports_refresh_recent
 
 
 @shared_task(name="reporting.refresh_daily_summaries_everywhere")
@@ -22,7 +22,7 @@ def refresh_daily_summaries_everywhere(**kwargs: object) -> int:
 
 @shared_task(base=TenantTask, name="reporting.refresh_daily_summaries")
 def refresh_daily_summaries(*, tenant_id: int, **kwargs: object) -> int:
-    """Rewrites the tenant's summaries of today and the last REPORT_REFRESH_DAYS days; running it twice
-    leaves the same rows."""
+    """Rewrites the tenant's report summaries of today and the last REPORT_REFRESH_DAYS days; running it
+    twice leaves the same rows."""
     tenant = Tenant.objects.get(pk=tenant_id)
-    return daily_summaries_refresh_recent(tenant=tenant, days=settings.REPORT_REFRESH_DAYS)
+    return reports_refresh_recent(tenant=tenant, days=settings.REPORT_REFRESH_DAYS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from accounts.models import Tenant
 
@@ -60,12 +59,3 @@ def daily_summaries_refresh(
             [tenant.pk, first_week, last_week + timedelta(days=6)],
         )
         return written
-
-
-def daily_summaries_refresh_recent(*, tenant: Tenant, days: int, now: datetime | None = None) -> int:
-    """Refreshes the tenant's last `days` local days and today, so late changes (outcomes recorded the
-    next morning, late cancellations) reach the summaries."""
-    today = (now or timezone.now()).astimezone(tenant.zone).date()
-    return daily_summaries_refresh(
-        tenant=tenant, first_day=today - timedelta(days=days), last_day=today, now=now
-    )
