@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("bookings.urls")),
     path("", include("integrations.urls")),
+    # The manager dashboards: included by name, since nothing imports the reporting app.
+    path("", include("reporting.urls")),
     # Provider webhooks (Twilio, the ESP's delivery reports): tenant hosts only.
     path("", include("notifications.urls")),
 ]

@@ -115,6 +115,9 @@ class Message(TenantOwned):
             models.Index(
                 fields=["provider_id"], name="message_provider_id_idx", condition=~models.Q(provider_id="")
             ),
+            # The reports' live day: today's messages by when they were queued (never changes once written,
+            # so sending still updates rows without touching this index).
+            models.Index(fields=["tenant", "created_at"], name="message_tenant_created_idx"),
             # The dispatcher's queue: only pending rows, by when they are due.
             models.Index(
                 fields=["due_at"], name="message_pending_due_idx", condition=models.Q(status="pending")

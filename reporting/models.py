@@ -19,8 +19,7 @@ from scheduling.models import AppointmentType, Resource
 
 
 class BookingFigures(TenantOwned):
-    """The additive figures of some appointments, of one appointment type, led by one officer (none:
-    unassigned), made through one channel.
+    """The additive figures of some appointments (see the concrete summaries for which).
 
     A booking counts on the local day it STARTS, in its current state (a booking moved or cancelled later
     counts where and as it is now, once rewritten). Held and expired holds never count. Its officer is the
@@ -28,9 +27,6 @@ class BookingFigures(TenantOwned):
     two-officer visit counts once.
     """
 
-    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
-    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
     # Appointments starting then, whatever became of them (confirmed + completed + no_show + cancelled
     # + needs_rebooking): the denominator of every rate.
     booked = models.PositiveIntegerField(default=0)
@@ -60,6 +56,12 @@ class BookingFigures(TenantOwned):
     # Survey answers of the bookings in `booked`: how many, and their scores added (mean = sum / count).
     survey_responses = models.PositiveIntegerField(default=0)
     survey_score_sum = models.PositiveIntegerField(default=0)
+    # Of `survey_responses`, how many gave each score: the distribution.
+    survey_score_1 = models.PositiveIntegerField(default=0)
+    survey_score_2 = models.PositiveIntegerField(default=0)
+    survey_score_3 = models.PositiveIntegerField(default=0)
+    survey_score_4 = models.PositiveIntegerField(default=0)
+    survey_score_5 = models.PositiveIntegerField(default=0)
 
     objects = ScopedManager(tenant="tenant")
 
@@ -77,10 +79,14 @@ STATES_ADD_UP = Q(
 
 
 class DailySummary(BookingFigures):
-    """One tenant's appointments starting on one local day. Rows are rewritten, never edited, by
+    """One tenant's appointments starting on one local day, of one appointment type, led by one officer
+    (none: unassigned), made through one channel. Rows are rewritten, never edited, by
     `reporting.services.daily_summaries_refresh`."""
 
     day = models.DateField(_("local day"))
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
 
     class Meta:
         verbose_name = _("daily summary")
@@ -100,15 +106,21 @@ class DailySummary(BookingFigures):
 
 
 class WeeklySummary(BookingFigures):
-    """The daily summaries of one local week (Monday to Sunday) added up: what a long period reads for its
-    whole weeks, seven times fewer rows. Rewritten from DailySummary whenever a day of the week is."""
+    """The daily summaries of one local week (Monday to Sunday) added up, by type, officer and channel: what
+    a long period filtered by officer or team and by type or channel reads for its whole weeks. Rewritten
+    from DailySummary whenever a day of the week is, like the two narrower weekly summaries below."""
 
     week = models.DateField(_("week starting"))
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
 
     class Meta:
         verbose_name = _("weekly summary")
         verbose_name_plural = _("weekly summaries")
         ordering = ["week"]
+        # Filtered by officer or team, a long period reads only those officers' weeks.
+        indexes = [models.Index(fields=["tenant", "officer", "week"], name="weekly_summary_by_officer")]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "week", "appointment_type", "officer", "channel"],
@@ -121,6 +133,81 @@ class WeeklySummary(BookingFigures):
 
     def __str__(self) -> str:
         return f"{self.week}: {self.booked}"
+
+
+class WeeklyTypeSummary(BookingFigures):
+    """A week's appointments by type and channel, every officer together: what the dashboard reads for
+    whole weeks unless it is filtered by officer or team (a few dozen rows a week, whatever the staff)."""
+
+    week = models.DateField(_("week starting"))
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+
+    class Meta:
+        verbose_name = _("weekly summary by type")
+        verbose_name_plural = _("weekly summaries by type")
+        ordering = ["week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "week", "appointment_type", "channel"],
+                name="weekly_type_summary_unique_per_tenant",
+            ),
+            models.CheckConstraint(condition=STATES_ADD_UP, name="weekly_type_summary_states_add_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week}: {self.booked}"
+
+
+class WeeklyOfficerSummary(BookingFigures):
+    """A week's appointments by officer (none: unassigned), every type and channel together: what the
+    per-officer figures read for whole weeks unless filtered by type, category or channel."""
+
+    week = models.DateField(_("week starting"))
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("weekly summary by officer")
+        verbose_name_plural = _("weekly summaries by officer")
+        ordering = ["week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "week", "officer"],
+                nulls_distinct=False,
+                name="weekly_officer_summary_unique_per_tenant",
+            ),
+            models.CheckConstraint(condition=STATES_ADD_UP, name="weekly_officer_summary_states_add_up"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week}: {self.booked}"
+
+
+class DailyCancellationSummary(TenantOwned):
+    """Cancelled appointments starting on one local day, of one type, made through one channel, with one
+    reason as staff wrote it (trimmed): what the reasons table adds up unless filtered by officer or team."""
+
+    day = models.DateField(_("local day"))
+    appointment_type = models.ForeignKey(AppointmentType, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    cancelled = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        verbose_name = _("daily cancellation summary")
+        verbose_name_plural = _("daily cancellation summaries")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "appointment_type", "channel", "reason"],
+                name="daily_cancellations_unique_per_tenant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.cancelled}"
 
 
 class DailyCapacity(TenantOwned):

@@ -278,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.refresh_daily_summaries_everywhere",
         "schedule": crontab(hour="1", minute="10"),
     },
+    # Reports: how far ahead each type's first free slot is, measured hourly (the day's last stands).
+    "take-next-slot-snapshots": {
+        "task": "reporting.take_next_slot_snapshots_everywhere",
+        "schedule": crontab(minute="7"),
+        "options": {"expires": 1800},
+    },
     "sync-calendar-connections": {
         "task": "integrations.sync_all_connections",
         "schedule": crontab(minute="*/15"),
@@ -288,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
 # Reports: the nightly refresh rewrites this many past days of summaries (and today's), so late changes
 # (outcomes recorded after the day, late cancellations) reach them; older days are refreshed on demand.
 REPORT_REFRESH_DAYS = env.int("REPORT_REFRESH_DAYS", default=7)
+# The longest period a report covers, and how far from today its dates may be (ten years).
+REPORT_MAX_DAYS = env.int("REPORT_MAX_DAYS", default=3660)
+# "Recalculate" on the dashboard queues a rewrite of the period's summaries: at most this often per person.
+REPORT_REFRESH_RATE = env.str("REPORT_REFRESH_RATE", default="2/m")
+# Downloads (CSV, XLSX) and the printable summary each read a whole dashboard: per person.
+REPORT_EXPORT_RATE = env.str("REPORT_EXPORT_RATE", default="60/m")
 
 # Recurring series: occurrences are booked this many days ahead (rolled forward daily), and a series may
 # have at most this many appointments in all.

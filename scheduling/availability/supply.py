@@ -42,6 +42,7 @@ from scheduling.models import (
     ServiceBlock,
     ServiceBlockOfficer,
     WorkingInterval,
+    WorkingPattern,
 )
 from scheduling.services import supply_version
 
@@ -357,3 +358,83 @@ def _blocked_by_service_blocks(
         for officer_id in covered.get(block.pk) or officers:
             for span in spans:
                 yield officer_id, span
+
+
+def open_minutes_by_day(
+    *,
+    first_day: date,
+    last_day: date,
+    tz: ZoneInfo,
+    officers: Collection[int] | None = None,
+    resources: Collection[int] | None = None,
+) -> dict[CalendarKey, dict[date, int]]:
+    """The active tenant's offered time: each calendar's working patterns minus its absences and the public
+    holidays, in minutes per local day of first_day..last_day (a day of a clock change has 23 or 25 hours;
+    time crossing a local midnight counts on both sides). Service blocks are not taken off: they reserve
+    time for some types, which is still offered. Days (and calendars) without open time are left out.
+
+    `officers` and `resources` are ids; None means every active one with a working pattern in the dates.
+    Four queries at most, whatever the number of calendars or days.
+    """
+    if last_day < first_day:
+        return {}
+    if officers is None or resources is None:
+        with_patterns = (
+            WorkingPattern.objects.effective_between(first_day, last_day)
+            .filter(Q(officer__is_active=True) | Q(resource__is_active=True))
+            .values_list("officer_id", "resource_id")
+        )
+        patterned = list(with_patterns)
+        if officers is None:
+            officers = {o for o, _r in patterned if o is not None}
+        if resources is None:
+            resources = {r for _o, r in patterned if r is not None}
+    officer_ids, resource_ids = sorted(set(officers)), sorted(set(resources))
+    if not officer_ids and not resource_ids:
+        return {}
+    span = wallclock.whole_days(first_day, last_day, tz)
+    worked = _working_time(officer_ids, resource_ids, first_day, last_day, tz)
+    closed: dict[CalendarKey, list[Interval]] = defaultdict(list)
+    absences = Absence.objects.overlapping(from_epoch(span[0]), from_epoch(span[1])).filter(
+        Q(officer_id__in=officer_ids) | Q(resource_id__in=resource_ids)
+    )
+    for officer_id, resource_id, starts_at, ends_at in absences.values_list(
+        "officer_id", "resource_id", "starts_at", "ends_at"
+    ):
+        key = ("officer", officer_id) if officer_id else ("resource", resource_id)
+        closed[key].append((to_epoch(starts_at), to_epoch(ends_at)))
+    holidays = [
+        wallclock.whole_days(day, day, tz)
+        for day in Holiday.objects.filter(date__gte=first_day, date__lte=last_day).values_list(
+            "date", flat=True
+        )
+    ]
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    # Local midnights: day n runs from midnights[n] to midnights[n + 1].
+    midnights = [wallclock.whole_days(day, day, tz)[0] for day in days] + [span[1]]
+    result: dict[CalendarKey, dict[date, int]] = {}
+    for key, intervals in worked.items():
+        open_intervals = subtract(intervals, normalise([*closed[key], *holidays]))
+        seconds = _seconds_by_day(open_intervals, midnights)
+        minutes = {days[n]: total // 60 for n, total in seconds.items() if total >= 60}
+        if minutes:
+            result[key] = minutes
+    return result
+
+
+def _seconds_by_day(intervals: list[Interval], midnights: list[int]) -> dict[int, int]:
+    """Seconds of normalised intervals falling in each day (index into the ascending `midnights`, day n being
+    [midnights[n], midnights[n + 1])); time outside them is ignored. One merge pass."""
+    totals: dict[int, int] = defaultdict(int)
+    last = len(midnights) - 1
+    n = 0
+    for start, end in intervals:
+        while n < last and midnights[n + 1] <= start:
+            n += 1
+        day = n
+        while day < last and midnights[day] < end:
+            piece = min(end, midnights[day + 1]) - max(start, midnights[day])
+            if piece > 0:
+                totals[day] += piece
+            day += 1
+    return totals

@@ -177,6 +177,7 @@ def brute_rows(tenant: Tenant) -> dict[tuple[Any, ...], Counter[str]]:
             if survey is not None:
                 row["survey_responses"] += 1
                 row["survey_score_sum"] += survey.score
+                row[f"survey_score_{survey.score}"] += 1
     return rows
 
 

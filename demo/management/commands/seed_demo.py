@@ -12,6 +12,7 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
 from demo.diaries import seed_diaries
+from demo.history import seed_history
 from demo.scheduling import seed_scheduling
 from demo.series import seed_series
 
@@ -51,9 +52,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Tenants, staff and configuration only, no bookings (fast; for tests of the configuration).",
         )
+        parser.add_argument(
+            "--without-history",
+            action="store_true",
+            help="The diaries without the months of past work the reports show (for tests of the diaries).",
+        )
 
     def handle(  # type: ignore[no-untyped-def]
-        self, *args, not_production: bool = False, without_diaries: bool = False, **options
+        self,
+        *args,
+        not_production: bool = False,
+        without_diaries: bool = False,
+        without_history: bool = False,
+        **options,
     ) -> None:
         # The demo accounts share one published password, and the platform operator among them can create
         # tenants: never let them appear on a real deployment by accident.
@@ -68,7 +79,7 @@ class Command(BaseCommand):
             if exists:
                 self.stdout.write(f"{spec['name']}: already seeded")
                 continue
-            self._seed(spec, diaries=not without_diaries)
+            self._seed(spec, diaries=not without_diaries, history=not without_history)
             self.stdout.write(self.style.SUCCESS(f"{spec['name']}: seeded"))
         self._seed_operator()
         self._print_logins()
@@ -78,7 +89,7 @@ class Command(BaseCommand):
             User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, full_name="Platform operator")
 
     @transaction.atomic
-    def _seed(self, spec: dict, *, diaries: bool) -> None:
+    def _seed(self, spec: dict, *, diaries: bool, history: bool) -> None:
         tenant = tenant_create(name=spec["name"], slug=spec["slug"], hosts=spec["hosts"])
         if spec.get("welsh"):
             tenant.welsh_enabled = True
@@ -119,6 +130,8 @@ class Command(BaseCommand):
             if diaries:
                 seed_diaries(tenant)
                 seed_series(tenant)
+                if history:
+                    seed_history(tenant)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

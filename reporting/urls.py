@@ -1,0 +1,5 @@
+from .views import dashboard, exports
+
+app_name = "reporting"
+
+urlpatterns = [*dashboard.urls, *exports.urls]
