@@ -359,7 +359,9 @@ def headlines(
             Headline(_("Completed"), totals.completion_rate, "percent", _("of appointments")),
             Headline(_("Did not attend"), totals.no_show_rate, "percent", _("of appointments")),
             Headline(_("Cancelled"), totals.cancellation_rate, "percent", _("of appointments")),
-            Headline(_("Mean lead time"), _days(totals.mean_lead_time_minutes), "days"),
+            Headline(
+                _("Mean lead time"), _days(totals.mean_lead_time_minutes), "number", _("days from booking")
+            ),
             Headline(_("Reschedules"), totals.reschedules, "int"),
             Headline(_("Displaced by emergencies"), totals.displaced, "int"),
         ),

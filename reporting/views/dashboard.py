@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -23,10 +23,10 @@ from ..selectors.dashboard import Dashboard, Panel, dashboard
 from ..tables import Table
 from ..tasks import refresh_report_period
 from .common import REPORT_ROLES, filter_form, per_person_limit
-from .exports import export_links
+from .exports import export_links, monthly_link
 
 
-def _presets(today):  # type: ignore[no-untyped-def]
+def _presets(today: date) -> list[tuple[str, str]]:
     """Quick periods, as query strings."""
     month_start = today.replace(day=1)
     last_month_end = month_start - timedelta(days=1)
@@ -100,6 +100,7 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         "query": query,
         "describe": board.filters.describe(),
         "sections": sections(board, query),
+        "monthly": monthly_link(query),
     }
     template = "reporting/dashboard.html#report" if request.htmx else "reporting/dashboard.html"
     return render(request, template, context)

@@ -257,6 +257,27 @@ def block_booking_with_errors(staff: Staff, page: Page) -> None:
     expect(page.locator(".error-summary")).to_be_visible()
 
 
+def reports(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/reports/")
+    expect(page.get_by_role("heading", level=2, name="Service delivery")).to_be_visible()
+
+
+def reports_filtered_by_htmx(staff: Staff, page: Page) -> None:
+    reports(staff, page)
+    page.get_by_role("link", name="Last 12 months").click()
+    expect(page.get_by_text("Figures for", exact=False)).to_contain_text("to")
+    page.locator("details summary").first.click()
+
+
+def reports_with_errors(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/reports/?start=2027-02-30&end=yesterday")
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def monthly_report(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/reports/monthly/")
+
+
 PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "sign in": (None, login),
     "sign in with error": (None, login_with_error),
@@ -290,6 +311,10 @@ PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "block booking": ("customer service", block_booking),
     "block booking with errors": ("customer service", block_booking_with_errors),
     "book for a caller": ("customer service", book_start),
+    "reports": ("manager", reports),
+    "reports, a year by htmx, data table open": ("manager", reports_filtered_by_htmx),
+    "reports with errors": ("manager", reports_with_errors),
+    "monthly report": ("administrator", monthly_report),
 }
 
 # --- the keyboard walk ------------------------------------------------------------------------------------
