@@ -25,7 +25,7 @@ from accounts.models import Officer, Tenant
 from bookings.availability import available_slots
 from bookings.contacts import address_join
 from bookings.errors import SlotUnavailable
-from bookings.models import Booking, BookingStatus, CaseKind, Channel, Customer
+from bookings.models import Booking, BookingStatus, CaseKind, Channel, ConflictItem, Customer
 from bookings.services import booking_case_link, booking_create, booking_outcome_record, customer_create
 from scheduling.models import Absence, AbsenceKind, AppointmentType
 
@@ -617,6 +617,11 @@ class _Seeder:
             ends_at=datetime.combine(day, time(17, 0), self.zone),
             note=ABSENCE_NOTE,
         )
+        # The training was booked over the last few days, not this second: the queue's ages look lived in.
+        for n, item in enumerate(ConflictItem.objects.open().order_by("pk")):
+            ConflictItem.objects.filter(pk=item.pk).update(
+                detected_at=self.now - timedelta(hours=3 + 17 * n, minutes=11 * n)
+            )
 
 
 def _occupied(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:

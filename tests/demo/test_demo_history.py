@@ -25,7 +25,8 @@ from bookings.models import (
     Customer,
     SurveyResponse,
 )
-from demo.history import DEDUPE_PREFIX, REFERENCE_PREFIX, History, seed_history
+from demo.history import History, seed_history
+from demo.history.constants import DEDUPE_PREFIX, REFERENCE_PREFIX
 from notifications.models import Message, MessageStatus
 from reporting.models import DailySummary, NextSlotSnapshot
 from scheduling.models import AppointmentType, Priority

@@ -1,44 +1,14 @@
-"""Demo history: about six months of past work before the seeded fortnight, so that the manager dashboards
-(`/staff/reports/`) show real-looking figures to a newcomer who signs in as manager@<tenant>.example.
-
-A few thousand bookings a tenant would take minutes through the booking services, so history is written in
-bulk, as the services would have left it once each appointment was over: the booking with the contact
-details it was made with, its officers' and rooms' assignments (inactive: nothing past occupies anyone any
-more), its audit events (held, confirmed, then rescheduled, displaced, cancelled, completed or no-show), the
-messages it caused with their final delivery states, and part of the customers' survey answers. The plan
-keeps to the configuration the engine uses: working patterns, public holidays, absences, service blocks,
-staffing and room requirements, each type's grid, and no officer or room is given two appointments at once.
-
-Figures a manager looks for are in it: a weekly rhythm (quieter Fridays), a mild upward trend, lead times
-from same-day to about six weeks, a few no-shows, cancellations with their reasons as staff typed them,
-urgent bookings that displaced others, moves, survey scores, message failures and fallbacks, and the days to
-the next free slot of each public type as measured each day. The report summaries are then rebuilt.
-
-Everything is drawn from a fixed seed per tenant and relative to today in the tenant's zone. References start
-with "DH-" and message dedupe keys with "demo-history:", which nothing else writes; a tenant that already has
-history is left alone.
-"""
+"""The plan of the history: which appointments, when, with whom, and what became of them."""
 
 from __future__ import annotations
 
-import functools
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from io import StringIO
 from typing import Any
 
 from django.apps import apps
-from django.contrib.postgres.fields import RangeField
-from django.core.management import call_command
-from django.db import connection
-from django.db.models import JSONField, Model
-from django.utils import timezone
-from psycopg.types.json import Jsonb
-from psycopg.types.range import Range
 
 from accounts.models import Membership, Officer, Role, Tenant
 from bookings.availability.slots import session_key_for
@@ -52,7 +22,15 @@ from bookings.models import (
     Customer,
     SurveyResponse,
 )
-from notifications.models import Message, MessageChannel, MessageKind, MessageStatus
+from demo.diaries import (
+    COMPLETED_NOTES,
+    FOOD,
+    LICENSING,
+    LICENSING_TOPICS,
+    NO_SHOW_NOTES,
+    PHONE,
+    PHONE_TOPICS,
+)
 from scheduling.models import (
     Absence,
     AllocationStrategy,
@@ -67,161 +45,36 @@ from scheduling.models import (
     WorkingInterval,
 )
 
-from .diaries import (
-    BUSINESSES,
-    COMPLETED_NOTES,
-    FIRST_NAMES,
-    FOOD,
-    JOINT,
-    LICENSING,
-    LICENSING_TOPICS,
-    NO_SHOW_NOTES,
-    PHONE,
-    PHONE_TOPICS,
-    POSTCODE_LETTERS,
-    SAFETY,
-    STREETS,
-    SURNAMES,
-    TOWNS,
-    WORKPLACES,
+from .constants import (
+    CANCELLATION_REASONS,
+    CASE_KINDS,
+    CASE_SHARE,
+    DISPLACEMENT_REASONS,
+    LICENSING_SKILL,
+    REFERENCE_ALPHABET,
+    REFERENCE_PREFIX,
+    SEED,
+    SURVEY_COMMENTS,
+    SURVEY_SCORES,
+    TREND,
+    URGENT_NOTES,
+    WEEKDAY_LOAD,
 )
-
-HISTORY_DAYS = 182
-SEED = 20260601
-REFERENCE_PREFIX = "DH-"
-DEDUPE_PREFIX = "demo-history:"
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-LICENSING_SKILL = "Licensing"
-
-# Appointments per officer and working day, Monday to Friday, before the trend: Fridays are quieter.
-WEEKDAY_LOAD = [5.2, 5.0, 5.3, 4.9, 3.6]
-# The trend: from this share of the weekday load six months ago to the last, linearly.
-TREND = (0.78, 1.08)
-
-# Reasons as staff type them: the same few, in varying case and spacing, now and then none.
-CANCELLATION_REASONS = [
-    ("Customer asked to cancel", 30),
-    ("customer asked to cancel", 6),
-    ("Customer asked to cancel ", 3),
-    ("Customer asked to cancel - feeling unwell", 2),
-    ("Business closed", 10),
-    ("business closed", 3),
-    ("Business closed down", 2),
-    ("Officer unavailable", 9),
-    ("officer unavailable ", 2),
-    ("Booked by mistake", 7),
-    ("booked by mistake", 2),
-    ("Duplicate booking", 6),
-    ("duplicate  booking", 2),
-    ("Premises being refurbished", 2),
-    ("", 8),
-]
-DISPLACEMENT_REASONS = [
-    "Urgent visit: serious accident reported at a workplace",
-    "Urgent visit: suspected food poisoning outbreak",
-    "Urgent visit: dangerous structure reported",
-    "Urgent visit: rats seen in a food preparation area",
-]
-URGENT_NOTES = {
-    FOOD: "Complaint of illness after eating there; visit the same day if possible.",
-    SAFETY: "Reported injury (RIDDOR); the site is to be seen before work restarts.",
-    PHONE: "Caller reports a gas smell at a takeaway; advice needed urgently.",
-}
-SURVEY_SCORES = [(5, 52), (4, 30), (3, 9), (2, 5), (1, 4)]
-SURVEY_COMMENTS = {
-    5: [
-        "Very helpful, thank you.",
-        "The officer explained everything clearly.",
-        "On time and friendly.",
-        "Quick and easy to book online.",
-        "Really useful advice for our new menu.",
-        "Excellent, thank you!",
-    ],
-    4: [
-        "Good visit, a bit rushed at the end.",
-        "Helpful. Would have liked the report sooner.",
-        "Fine overall.",
-        "Good advice, the call came ten minutes late.",
-    ],
-    3: [
-        "OK, but I had to wait in for most of the morning.",
-        "Advice was fine, the booking page was confusing.",
-        "Average.",
-    ],
-    2: [
-        "The officer arrived late and did not apologise.",
-        "Had to explain everything twice.",
-    ],
-    1: [
-        "Nobody told me the time had changed.",
-        "Came all the way in and the room was double booked.",
-        "Unhelpful.",
-    ],
-}
-EMAIL_ERRORS = ["550 5.1.1 Mailbox unavailable", "552 5.2.2 Mailbox full", "550 5.7.1 Message rejected"]
-SMS_ERRORS = ["30003: Unreachable destination handset", "30005: Unknown destination handset"]
-CASE_KINDS = {
-    FOOD: [("FH", CaseKind.INSPECTION)] * 3 + [("CMP", CaseKind.COMPLAINT)],
-    SAFETY: [("CMP", CaseKind.COMPLAINT), ("ENF", CaseKind.ENFORCEMENT), ("FH", CaseKind.INSPECTION)],
-    JOINT: [("CMP", CaseKind.COMPLAINT), ("ENF", CaseKind.ENFORCEMENT)],
-    LICENSING: [("LA", CaseKind.LICENCE_APPLICATION)],
-    PHONE: [("ADV", CaseKind.ADVICE)],
-}
-CASE_SHARE = {FOOD: 0.7, SAFETY: 0.8, JOINT: 0.9, LICENSING: 0.7, PHONE: 0.2}
-
-
-@dataclass
-class History:
-    """What was seeded, for the command's message and the tests."""
-
-    bookings: int = 0
-    customers: int = 0
-    messages: int = 0
-    surveys: int = 0
-    snapshots: int = 0
-
-
-def seed_history(tenant: Tenant, *, now: datetime | None = None, days: int = HISTORY_DAYS) -> History:
-    """Seeds `days` of past work before the tenant's earliest booking (or today), then rebuilds the report
-    summaries of those days. Runs inside the tenant's scope after `seed_scheduling` (and the diaries, which
-    it leaves alone); a tenant that already has history is left alone, so running it twice changes nothing.
-    """
-    if Booking.objects.filter(reference__startswith=REFERENCE_PREFIX).exists():
-        return History()
-    now = now or timezone.now()
-    seeder = _Seeder(tenant, now, days)
-    result = seeder.run()
-    # Summaries count local days back from the present, whatever `now` was given.
-    today = timezone.now().astimezone(tenant.zone).date()
-    call_command(
-        "refresh_reports",
-        days=max(0, (today - seeder.first_day).days) + 1,
-        tenant=tenant.slug,
-        stdout=StringIO(),
-    )
-    return result
-
-
-@dataclass
-class _Calendar:
-    """One officer's (or room's) taken ranges on the day being planned."""
-
-    taken: list[tuple[datetime, datetime]] = field(default_factory=list)
-
-    def free(self, lo: datetime, hi: datetime) -> bool:
-        return all(hi <= t_lo or t_hi <= lo for t_lo, t_hi in self.taken)
-
-
-@dataclass
-class _Visit:
-    booking: Booking
-    officers: list[Officer]
-    resources: list[int]
-    events: list[tuple[str, datetime, dict, dict, str, int | None]] = field(default_factory=list)
-    done_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    displaced_at: datetime | None = None
-    moved_from: datetime | None = None
+from .customers import (
+    _Customers,
+)
+from .messages import (
+    _Messages,
+)
+from .rows import (
+    History,
+    _Calendar,
+    _copy,
+    _on_grid,
+    _row,
+    _Visit,
+    _weighted,
+)
 
 
 class _Seeder:
@@ -901,352 +754,3 @@ class _Seeder:
         # A day the product measured already keeps its own measurement.
         model.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         return len(rows)
-
-
-class _Customers:
-    """Residents and businesses who booked: mostly new, now and then someone who booked before. Written only
-    when used; created a little before their first booking."""
-
-    def __init__(self, tenant: Tenant, rng: random.Random) -> None:
-        self.tenant = tenant
-        self.rng = rng
-        self.towns = TOWNS.get(tenant.slug, TOWNS["northshire"])
-        existing = list(Customer.objects.values_list("email", "phone"))
-        self.emails = {e.lower() for e, _p in existing if e}
-        taken = {p for _e, p in existing if p}
-        numbers = [n for n in range(1000) if f"+447700900{n:03d}" not in taken]
-        rng.shuffle(numbers)
-        self.numbers = iter(numbers)
-        self.regulars: dict[str, list[Customer]] = defaultdict(list)
-        self.business: dict[int, tuple[str, str]] = {}
-        self.first_booked: dict[int, datetime] = {}
-
-    def pick(self, type_name: str, made: datetime) -> Customer:
-        regulars = self.regulars[type_name]
-        if regulars and self.rng.random() < 0.22:
-            customer = self.rng.choice(regulars)
-            if self.first_booked[id(customer)] < made:
-                return customer
-        customer = self._new(type_name, made)
-        regulars.append(customer)
-        return customer
-
-    def _new(self, type_name: str, made: datetime) -> Customer:
-        rng = self.rng
-        business: tuple[str, str] | None = None
-        if type_name == FOOD:
-            business = rng.choice(BUSINESSES)
-        elif type_name in (SAFETY, JOINT):
-            business = (rng.choice(WORKPLACES), "")
-        first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-        town, outwards = rng.choice(self.towns)
-        inward = f"{rng.randint(1, 9)}{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
-        postcode = f"{rng.choice(outwards)} {inward}"
-        line_1 = f"{rng.randint(1, 120)} {rng.choice(STREETS)}"
-        if business:
-            line_1 = f"{business[0]}, {line_1}"
-        domain = rng.choice(["example.org", "example.com", "example.net"])
-        base = f"{first}.{last}".lower().replace("'", "")
-        email, n = f"{base}@{domain}", 1
-        while email in self.emails:
-            n += 1
-            email = f"{base}{n}@{domain}"
-        self.emails.add(email)
-        number = next(self.numbers, None) if rng.random() < 0.35 else None
-        customer = Customer(
-            tenant=self.tenant,
-            full_name=f"{first} {last}",
-            email=email,
-            phone=f"+447700900{number:03d}" if number is not None else "",
-            address_line_1=line_1,
-            town=town,
-            postcode=postcode,
-            contact_by_email=True,
-            contact_by_sms=number is not None and rng.random() < 0.55,
-            consent_given_at=made,
-            accessibility_needs="" if rng.random() > 0.05 else "Uses a wheelchair: step-free access, please.",
-            created_at=made - timedelta(minutes=rng.randint(0, 3)),
-        )
-        if business:
-            self.business[id(customer)] = business
-        self.first_booked[id(customer)] = made
-        return customer
-
-    def used(self, visits: list[_Visit]) -> list[Customer]:
-        seen: dict[int, Customer] = {}
-        for visit in visits:
-            customer = visit.booking.customer
-            if customer is not None and customer.pk is None:
-                seen.setdefault(id(customer), customer)
-        return list(seen.values())
-
-
-class _Messages:
-    """The messages history caused, as the dispatcher left them: mostly delivered, some only sent (no
-    receipt), a few bounced or failed, and their fallbacks on the customer's other contact detail."""
-
-    def __init__(self, tenant: Tenant, rng: random.Random, zone: Any) -> None:
-        self.tenant = tenant
-        self.rng = rng
-        self.zone = zone
-        self.rows: list[dict[str, Any]] = []
-        self.modes: dict[int, str] = {}
-        self.fallbacks: list[tuple[dict[str, Any], dict[str, Any]]] = []
-
-    def write(self, visits: list[_Visit]) -> int:
-        for visit in visits:
-            self._booking(visit)
-        _copy(Message, self.rows)
-        keys = [original["dedupe_key"] for original, _fallback in self.fallbacks]
-        ids = dict(Message.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", "pk"))
-        for original, fallback in self.fallbacks:
-            fallback["fallback_of_id"] = ids[original["dedupe_key"]]
-        _copy(Message, [fallback for _original, fallback in self.fallbacks])
-        return len(self.rows) + len(self.fallbacks)
-
-    def _booking(self, visit: _Visit) -> None:
-        booking = visit.booking
-        if booking.customer is None:
-            return
-        context = self._context(booking, visit.moved_from)
-        addresses = []
-        if booking.contact_by_email and booking.contact_email:
-            fallback = booking.contact_phone if booking.contact_phone and not booking.contact_by_sms else ""
-            addresses.append(
-                (
-                    MessageChannel.EMAIL,
-                    booking.contact_email,
-                    MessageChannel.SMS if fallback else "",
-                    fallback,
-                )
-            )
-        if booking.contact_by_sms and booking.contact_phone:
-            addresses.append((MessageChannel.SMS, booking.contact_phone, "", ""))
-        told = [(MessageKind.CONFIRMATION, booking.created_at)]
-        for action, at, *_rest in visit.events:
-            kind = {
-                "rescheduled": MessageKind.RESCHEDULED,
-                "cancelled": MessageKind.CANCELLED,
-                "displaced": MessageKind.DISPLACED,
-            }.get(action)
-            if kind:
-                told.append((kind, at))
-        withdrawn = visit.cancelled_at or visit.displaced_at
-        for channel, to, fallback_channel, fallback_to in addresses:
-            for n, (kind, at) in enumerate(told):
-                self._add(
-                    booking, kind, channel, to, context, f"{n}", at, at, None, fallback_channel, fallback_to
-                )
-            for hours in sorted(set(booking.appointment_type.reminder_hours), reverse=True):
-                due = booking.starts_at - timedelta(hours=hours)
-                if due <= booking.created_at:
-                    continue
-                if withdrawn and withdrawn < due:
-                    self._add(
-                        booking,
-                        MessageKind.REMINDER,
-                        channel,
-                        to,
-                        context,
-                        f"{hours}h",
-                        booking.created_at,
-                        due,
-                        booking.starts_at,
-                        "",
-                        "",
-                        status=MessageStatus.CANCELLED,
-                        status_at=withdrawn,
-                    )
-                else:
-                    self._add(
-                        booking,
-                        MessageKind.REMINDER,
-                        channel,
-                        to,
-                        context,
-                        f"{hours}h",
-                        booking.created_at,
-                        due,
-                        booking.starts_at,
-                        fallback_channel,
-                        fallback_to,
-                    )
-            if (
-                booking.status == BookingStatus.COMPLETED
-                and booking.appointment_type.survey_enabled
-                and visit.done_at
-            ):
-                self._add(
-                    booking,
-                    MessageKind.SURVEY,
-                    channel,
-                    to,
-                    context,
-                    "survey",
-                    visit.done_at,
-                    visit.done_at,
-                    visit.done_at + timedelta(days=14),
-                    "",
-                    "",
-                )
-
-    def _context(self, booking: Booking, moved_from: datetime | None) -> dict[str, str]:
-        start, end = booking.starts_at.astimezone(self.zone), booking.ends_at.astimezone(self.zone)
-        previous = moved_from.astimezone(self.zone) if moved_from else None
-        appointment_type = booking.appointment_type
-        if appointment_type.pk not in self.modes:
-            self.modes[appointment_type.pk] = str(appointment_type.get_location_mode_display())
-        mode = self.modes[appointment_type.pk]
-        return {
-            "customer_name": booking.contact_name,
-            "reference": booking.reference,
-            "service": booking.appointment_type.name,
-            "date": _long_date(start),
-            "time": f"{start:%H:%M}",
-            "end_time": f"{end:%H:%M}",
-            "location": f"{mode}: {booking.location}" if booking.location else mode,
-            "officer": "",
-            "council": self.tenant.name,
-            "council_phone": "",
-            "manage_url": "",
-            "previous_date": _long_date(previous) if previous else "",
-            "previous_time": f"{previous:%H:%M}" if previous else "",
-        }
-
-    def _add(
-        self,
-        booking: Booking,
-        kind: str,
-        channel: str,
-        to: str,
-        context: dict[str, str],
-        key: str,
-        created_at: datetime,
-        due_at: datetime,
-        expires_at: datetime | None,
-        fallback_channel: str,
-        fallback_to: str,
-        *,
-        status: str | None = None,
-        status_at: datetime | None = None,
-    ) -> None:
-        rng = self.rng
-        sent_at = due_at + timedelta(seconds=rng.randint(2, 90))
-        if status is None:
-            weights = (
-                [
-                    (MessageStatus.DELIVERED, 88),
-                    (MessageStatus.SENT, 7),
-                    (MessageStatus.BOUNCED, 3),
-                    (MessageStatus.FAILED, 2),
-                ]
-                if channel == MessageChannel.EMAIL
-                else [(MessageStatus.DELIVERED, 85), (MessageStatus.SENT, 9), (MessageStatus.FAILED, 6)]
-            )
-            status = _weighted(rng, weights)
-            status_at = sent_at + timedelta(seconds=rng.randint(1, 600))
-        reached = status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.BOUNCED)
-        error = ""
-        if status in (MessageStatus.BOUNCED, MessageStatus.FAILED):
-            error = rng.choice(EMAIL_ERRORS if channel == MessageChannel.EMAIL else SMS_ERRORS)
-        message = {
-            "tenant_id": self.tenant.pk,
-            "kind": kind,
-            "channel": channel,
-            "to": to,
-            "topic": f"booking:{booking.reference}",
-            "recipient": f"customer:{booking.customer.pk}",
-            "dedupe_key": f"{DEDUPE_PREFIX}{booking.public_id}:{kind}:{key}:{channel}",
-            "context": context,
-            "status": status,
-            "status_at": status_at or created_at,
-            "created_at": created_at,
-            "due_at": due_at,
-            "expires_at": expires_at,
-            "attempts": 0
-            if status == MessageStatus.CANCELLED
-            else 6
-            if status == MessageStatus.FAILED
-            else 1,
-            "last_error": error,
-            "sent_at": sent_at if reached else None,
-            "provider_id": f"demo-{rng.getrandbits(80):020x}" if reached else "",
-            "segments": (2 if kind == MessageKind.CONFIRMATION else 1)
-            if channel == MessageChannel.SMS and reached
-            else None,
-            "fallback_channel": fallback_channel,
-            "fallback_to": fallback_to,
-        }
-        self.rows.append(message)
-        if status in (MessageStatus.BOUNCED, MessageStatus.FAILED) and fallback_channel:
-            at = (status_at or created_at) + timedelta(seconds=rng.randint(5, 120))
-            fallback = {
-                **message,
-                "channel": fallback_channel,
-                "to": fallback_to,
-                "dedupe_key": f"{message['dedupe_key']}:fallback",
-                "status": MessageStatus.DELIVERED if rng.random() < 0.9 else MessageStatus.SENT,
-                "status_at": at + timedelta(seconds=rng.randint(2, 60)),
-                "created_at": at,
-                "due_at": at,
-                "attempts": 1,
-                "last_error": "",
-                "sent_at": at,
-                "provider_id": f"demo-{rng.getrandbits(80):020x}",
-                "segments": 1 if fallback_channel == MessageChannel.SMS else None,
-                "fallback_channel": "",
-                "fallback_to": "",
-            }
-            self.fallbacks.append((message, fallback))
-
-
-def _row(instance: Model) -> dict[str, Any]:
-    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
-
-
-def _copy(model: type[Model], rows: Iterable[dict[str, Any]]) -> int:
-    """COPYs rows (field attnames to values; missing ones take the field's default) into the model's table."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    adapt = [
-        (lambda v: Jsonb(v) if v is not None else None)
-        if isinstance(f, JSONField)
-        else (lambda v: Range(v[0], v[1], "[)") if v is not None else None)
-        if isinstance(f, RangeField)
-        else None
-        for f in fields
-    ]
-    written = 0
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            values = []
-            for f, to_db in zip(fields, adapt, strict=True):
-                value = row[f.attname] if f.attname in row else f.get_default()
-                values.append(to_db(value) if to_db else value)
-            copy.write_row(values)
-            written += 1
-    return written
-
-
-def _weighted(rng: random.Random, choices: list[tuple[Any, int]]) -> Any:
-    values, weights = zip(*choices, strict=True)
-    return rng.choices(values, weights=weights)[0]
-
-
-def _on_grid(at: datetime, minutes: int, zone: Any) -> datetime:
-    """The first local time on the type's grid (from midnight) at or after `at`."""
-    local = at.astimezone(zone)
-    minute = local.hour * 60 + local.minute + (1 if local.second or local.microsecond else 0)
-    grid = -(-minute // minutes) * minutes
-    midnight = datetime.combine(local.date(), time.min, zone)
-    return midnight + timedelta(minutes=grid)
-
-
-def _long_date(at: datetime) -> str:
-    return _day_name(at.date())
-
-
-@functools.cache
-def _day_name(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
