@@ -74,16 +74,17 @@ CASES = "portal_cases"  # hold reference -> the signed case link (`?case=`) the 
 # --- abuse limits ------------------------------------------------------------------------------------------
 
 
-def rate_limited(rate_setting: str, *, method: str) -> Callable[..., Any]:
+def rate_limited(rate_setting: str, *, method: str, key: str = "ip") -> Callable[..., Any]:
     """Counts the view's requests per client address (django-ratelimit's "ip" key, which reads the real
-    client through RATELIMIT_IP_META_KEY = accounts.clients.client_ip) and answers 429, saying when the
+    client through RATELIMIT_IP_META_KEY = accounts.clients.client_ip), or per `key` (staff pages count
+    per signed-in person, "user_or_ip": an office shares one address), and answers 429, saying when the
     window ends, once the rate in the named setting is passed."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             rate = getattr(settings, rate_setting)
-            usage = get_usage(request, fn=view, key="ip", rate=rate, method=method, increment=True)
+            usage = get_usage(request, fn=view, key=key, rate=rate, method=method, increment=True)
             if usage and usage["should_limit"]:
                 retry_at = timezone.now() + timedelta(seconds=max(usage["time_left"], 1))
                 return too_many_requests(request, retry_at=retry_at)

@@ -17,14 +17,10 @@ from scheduling.models import AppointmentType
 
 from ..tables import Column, Table
 from .capacity import capacity_tables, offered_hours_by_week
+from .delivery import cancellation_reasons_table, conflict_queue_table
+from .experience import messages_table, survey_tables
 from .filters import ReportFilters
-from .quality import (
-    cancellation_reasons_table,
-    conflict_queue_table,
-    messages_table,
-    next_slot_tables,
-    survey_tables,
-)
+from .next_slot import next_slot_tables
 from .summaries import (
     Breakdown,
     Figures,

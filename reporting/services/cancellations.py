@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import Tenant
 
 from ..models import DailyCancellationSummary
 from ..selectors.summaries import cancellation_rows_sql
+from .rewrite import rows_rewrite
 
 
 @transaction.atomic
@@ -21,16 +22,13 @@ def daily_cancellation_summaries_refresh(
     del now  # a cancellation counts on its appointment's day, as it stands
     if last_day < first_day:
         return 0
-    table = connection.ops.quote_name(DailyCancellationSummary._meta.db_table)
     select_sql, params = cancellation_rows_sql(tenant=tenant, first_day=first_day, last_day=last_day)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE tenant_id = %s AND day >= %s AND day <= %s",
-            [tenant.pk, first_day, last_day],
-        )
-        cursor.execute(
-            f"INSERT INTO {table} (tenant_id, day, appointment_type_id, channel, reason, cancelled) "
-            f"SELECT %s, rows.* FROM ({select_sql}) rows",
-            [tenant.pk, *params],
-        )
-        return cursor.rowcount
+    return rows_rewrite(
+        model=DailyCancellationSummary,
+        tenant=tenant,
+        first=first_day,
+        last=last_day,
+        columns=("day", "appointment_type_id", "channel", "reason", "cancelled"),
+        select_sql=select_sql,
+        params=params,
+    )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import Tenant
 
 from ..models import DailyMessageSummary
-from ..selectors.quality import MESSAGE_FIGURES, message_figures_sql
+from ..selectors.experience import MESSAGE_FIGURES, message_figures_sql
+from .rewrite import rows_rewrite
 
 
 @transaction.atomic
@@ -26,16 +27,13 @@ def daily_message_summaries_refresh(
     del now  # the messages' present state is what is summarised, whenever the refresh runs
     if last_day < first_day:
         return 0
-    table = connection.ops.quote_name(DailyMessageSummary._meta.db_table)
     select_sql, params = message_figures_sql(tenant=tenant, first_day=first_day, last_day=last_day)
-    columns = ", ".join(("tenant_id", "day", "channel", *MESSAGE_FIGURES))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE tenant_id = %s AND day >= %s AND day <= %s",
-            [tenant.pk, first_day, last_day],
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT %s, rows.* FROM ({select_sql}) rows",
-            [tenant.pk, *params],
-        )
-        return cursor.rowcount
+    return rows_rewrite(
+        model=DailyMessageSummary,
+        tenant=tenant,
+        first=first_day,
+        last=last_day,
+        columns=("day", "channel", *MESSAGE_FIGURES),
+        select_sql=select_sql,
+        params=params,
+    )

@@ -10,12 +10,13 @@ from accounts.models import Tenant
 
 from ..models import DailySummary, WeeklyOfficerSummary, WeeklySummary, WeeklyTypeSummary
 from ..selectors import DIMENSIONS, FIGURES, summary_rows_sql
+from .rewrite import rows_rewrite
 
 # The weekly summaries rebuilt from the daily rows of the weeks a refresh touches, and their dimensions.
 WEEKLY_ROLLUPS = (
-    (WeeklySummary, "appointment_type_id, officer_id, channel"),
-    (WeeklyTypeSummary, "appointment_type_id, channel"),
-    (WeeklyOfficerSummary, "officer_id"),
+    (WeeklySummary, ("appointment_type_id", "officer_id", "channel")),
+    (WeeklyTypeSummary, ("appointment_type_id", "channel")),
+    (WeeklyOfficerSummary, ("officer_id",)),
 )
 
 
@@ -34,36 +35,34 @@ def daily_summaries_refresh(
     del now  # a refresh summarises the present state; it needs no clock
     if last_day < first_day:
         return 0
-    table = connection.ops.quote_name(DailySummary._meta.db_table)
     select_sql, params = summary_rows_sql(tenant=tenant, first_day=first_day, last_day=last_day)
-    columns = ", ".join(("tenant_id", *DIMENSIONS, *FIGURES))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {table} WHERE tenant_id = %s AND day >= %s AND day <= %s",
-            [tenant.pk, first_day, last_day],
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT %s, rows.* FROM ({select_sql}) rows",
-            [tenant.pk, *params],
-        )
-        written = cursor.rowcount
-        first_week = first_day - timedelta(days=first_day.weekday())
-        last_week = last_day - timedelta(days=last_day.weekday())
-        for model, keys in WEEKLY_ROLLUPS:
-            weekly = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(
-                f"DELETE FROM {weekly} WHERE tenant_id = %s AND week >= %s AND week <= %s",
-                [tenant.pk, first_week, last_week],
-            )
-            cursor.execute(
-                f"""
-                INSERT INTO {weekly} (tenant_id, week, {keys}, {", ".join(FIGURES)})
-                SELECT tenant_id, date_trunc('week', day)::date, {keys},
+    written = rows_rewrite(
+        model=DailySummary,
+        tenant=tenant,
+        first=first_day,
+        last=last_day,
+        columns=(*DIMENSIONS, *FIGURES),
+        select_sql=select_sql,
+        params=params,
+    )
+    first_week = first_day - timedelta(days=first_day.weekday())
+    last_week = last_day - timedelta(days=last_day.weekday())
+    daily = connection.ops.quote_name(DailySummary._meta.db_table)
+    for model, keys in WEEKLY_ROLLUPS:
+        rows_rewrite(
+            model=model,
+            tenant=tenant,
+            first=first_week,
+            last=last_week,
+            columns=("week", *keys, *FIGURES),
+            select_sql=f"""
+                SELECT date_trunc('week', day)::date, {", ".join(keys)},
                        {", ".join(f"sum({f})" for f in FIGURES)}
-                FROM {table}
+                FROM {daily}
                 WHERE tenant_id = %s AND day >= %s AND day <= %s
-                GROUP BY tenant_id, date_trunc('week', day), {keys}
-                """,
-                [tenant.pk, first_week, last_week + timedelta(days=6)],
-            )
-        return written
+                GROUP BY date_trunc('week', day), {", ".join(keys)}
+            """,
+            params=[tenant.pk, first_week, last_week + timedelta(days=6)],
+            period="week",
+        )
+    return written

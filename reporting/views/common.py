@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from functools import wraps
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 
 from accounts.models import Role
-from bookings.views.portal import too_many_requests
+from bookings.views.portal import rate_limited
 
 from ..forms import ReportFilterForm
 
@@ -28,19 +24,5 @@ def filter_form(request: HttpRequest) -> ReportFilterForm:
 
 
 def per_person_limit(rate_setting: str, *, method: str) -> Callable[..., Any]:
-    """At most the named setting's rate of this view per signed-in person (an office shares one address),
-    then 429 saying when to try again."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            rate = getattr(settings, rate_setting)
-            usage = get_usage(request, fn=view, key="user_or_ip", rate=rate, method=method, increment=True)
-            if usage and usage["should_limit"]:
-                retry_at = timezone.now() + timedelta(seconds=max(usage["time_left"], 1))
-                return too_many_requests(request, retry_at=retry_at)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    """At most the named setting's rate of this view per signed-in person, then 429 saying when to retry."""
+    return rate_limited(rate_setting, method=method, key="user_or_ip")

@@ -20,15 +20,8 @@ from bookings.models import Booking, BookingStatus, Channel, ConflictCause, Conf
 from notifications.models import Message, MessageChannel, MessageKind, MessageStatus
 from reporting.models import DailyMessageSummary
 from reporting.selectors import ReportFilters, summary_between
-from reporting.selectors.quality import (
-    LATEST_COMMENTS,
-    MESSAGE_FIGURES,
-    TOP_REASONS,
-    cancellation_reasons_table,
-    conflict_queue_table,
-    messages_table,
-    survey_tables,
-)
+from reporting.selectors.delivery import TOP_REASONS, cancellation_reasons_table, conflict_queue_table
+from reporting.selectors.experience import LATEST_COMMENTS, MESSAGE_FIGURES, messages_table, survey_tables
 from reporting.services import daily_summaries_refresh
 from reporting.services.cancellations import daily_cancellation_summaries_refresh
 from reporting.services.messages import daily_message_summaries_refresh

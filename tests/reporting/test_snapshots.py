@@ -13,7 +13,7 @@ from django_scopes import scope
 from accounts.models import Tenant
 from reporting.models import NextSlotSnapshot
 from reporting.selectors import ReportFilters
-from reporting.selectors.quality import next_slot_tables
+from reporting.selectors.next_slot import next_slot_tables
 from reporting.services.snapshots import next_slot_snapshots_take
 from reporting.tasks import take_next_slot_snapshots, take_next_slot_snapshots_everywhere
 from scheduling.models import StaffingRequirement
