@@ -242,6 +242,17 @@ class _Frame:
         return self.left + (index + 0.5) * self.band(count)
 
 
+def _box(frame: _Frame) -> dict[str, float]:
+    """The plot area's edges and zero line, as a Chart takes them."""
+    return {
+        "left": _r(frame.left),
+        "top": _r(frame.top),
+        "right": _r(frame.right),
+        "bottom": _r(frame.bottom),
+        "baseline": _r(frame.y(0.0)),
+    }
+
+
 def _r(value: float) -> float:
     return round(value, 2)
 
@@ -537,11 +548,7 @@ def bar_chart(
         bars=tuple(bars),
         ticks=ticks,
         labels=labels,
-        left=_r(frame.left),
-        top=_r(frame.top),
-        right=_r(frame.right),
-        bottom=_r(frame.bottom),
-        baseline=_r(frame.y(0.0)),
+        **_box(frame),
     )
 
 
@@ -625,9 +632,5 @@ def line_chart(
         lines=tuple(lines),
         ticks=ticks,
         labels=labels,
-        left=_r(frame.left),
-        top=_r(frame.top),
-        right=_r(frame.right),
-        bottom=_r(frame.bottom),
-        baseline=_r(frame.y(0.0)),
+        **_box(frame),
     )

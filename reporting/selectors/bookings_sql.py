@@ -16,7 +16,7 @@ from bookings.models import (
 from scheduling.models import AppointmentType
 
 from .filters import ReportFilters
-from .summaries import local_midnight
+from .summaries import lead_officer_join, local_midnight
 
 WHITESPACE = " \t\r\n\f\v"
 
@@ -49,14 +49,7 @@ def booking_filter_sql(
     params: list[Any] = []
     officer_table = quote(Officer._meta.db_table)
     if filters.officer is not None or filters.team is not None:
-        joins.append(
-            f"""LEFT JOIN LATERAL (
-                SELECT a.officer_id FROM {quote(BookingAssignment._meta.db_table)} a
-                WHERE a.booking_id = {booking}.id AND a.officer_id IS NOT NULL
-                ORDER BY a.is_active DESC, a.officer_id
-                LIMIT 1
-            ) lead ON true"""
-        )
+        joins.append(lead_officer_join(booking))
     if filters.officer is not None:
         if also_officer:
             conditions.append(f"(lead.officer_id = %s OR {also_officer} = %s)")
