@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
@@ -17,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from recurrence.fields import RecurrenceField
 
-from accounts.models import Officer, TenantOwned
-from scheduling.models import AppointmentType, Priority, Resource
+from accounts.models import Officer, Skill, TenantOwned
+from scheduling.models import LATITUDE, LONGITUDE, AppointmentType, Priority, Resource
 
 from .contacts import (
     ACCESSIBILITY_NEEDS_MAX_LENGTH,
@@ -245,6 +246,9 @@ class Booking(TenantOwned):
     seat = models.PositiveSmallIntegerField(default=1)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     location = models.CharField(_("location"), max_length=LOCATION_MAX_LENGTH, blank=True)
+    # Where an on-site appointment happens, geocoded from `location` when booked (None when unknown).
+    latitude = models.FloatField(null=True, blank=True, validators=LATITUDE)
+    longitude = models.FloatField(null=True, blank=True, validators=LONGITUDE)
     answers = models.JSONField(_("answers"), default=dict, blank=True)
     notes = models.TextField(_("notes"), blank=True, max_length=4000)
     case_reference = models.CharField(_("case reference"), max_length=100, blank=True)
@@ -332,6 +336,11 @@ class Booking(TenantOwned):
                 name="booking_occurrence_has_date",
             ),
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="booking_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__range=(-90, 90), longitude__range=(-180, 180)),
+                name="booking_point",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="held") | Q(hold_expires_at__isnull=False), name="booking_hold_has_expiry"
             ),
@@ -506,3 +515,146 @@ class ConflictItem(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.booking}: {self.get_cause_display()}"
+
+
+class VisitStatus(models.TextChoices):
+    OPEN = "open", _("Not yet booked")
+    BOOKED = "booked", _("Booked")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class InspectionVisitQuerySet(models.QuerySet["InspectionVisit"]):
+    def open(self) -> InspectionVisitQuerySet:
+        return self.filter(status=VisitStatus.OPEN)
+
+
+class InspectionVisit(TenantOwned):
+    """One visit of an inspection programme, waiting to be allocated to an officer and a day.
+
+    The premises' `latitude`/`longitude` come from the gazetteer when the visit is added. A visit may be done
+    from `not_before` until `due_by` (inclusive), within `window_start`..`window_end` local time when set.
+    Allocation books it through the normal services; `booking` is then the appointment made for it.
+    """
+
+    premises = models.CharField(_("premises"), max_length=200)
+    address = models.CharField(_("address"), max_length=LOCATION_MAX_LENGTH)
+    latitude = models.FloatField(validators=LATITUDE)
+    longitude = models.FloatField(validators=LONGITUDE)
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="inspection_visits"
+    )
+    skill = models.ForeignKey(
+        Skill,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inspection_visits",
+        help_text=_("Needed on top of the appointment type's own staffing rules."),
+    )
+    duration_minutes = models.PositiveIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(5), MaxValueValidator(12 * 60)]
+    )
+    not_before = models.DateField(_("not before"), null=True, blank=True)
+    due_by = models.DateField(_("due by"))
+    window_start = models.TimeField(_("not before (time of day)"), null=True, blank=True)
+    window_end = models.TimeField(_("not after (time of day)"), null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    status = models.CharField(
+        _("status"), max_length=20, choices=VisitStatus.choices, default=VisitStatus.OPEN
+    )
+    booking = models.OneToOneField(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="inspection_visit"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ScopedManager(
+        tenant="tenant", _manager_class=models.Manager.from_queryset(InspectionVisitQuerySet)
+    )
+
+    class Meta:
+        ordering = ["due_by", "-priority", "pk"]
+        indexes = [models.Index(fields=["tenant", "status", "due_by"], name="inspection_visit_open")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(not_before__isnull=True) | Q(due_by__gte=F("not_before")),
+                name="inspection_visit_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True)
+                | Q(window_end__isnull=True)
+                | Q(window_end__gt=F("window_start")),
+                name="inspection_visit_window_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__range=(-90, 90), longitude__range=(-180, 180)),
+                name="inspection_visit_point",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="booked") | Q(booking__isnull=False),
+                name="inspection_visit_booked_has_booking",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.premises} (due {self.due_by})"
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Proposed")
+    ACCEPTED = "accepted", _("Accepted")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class AllocationPlan(TenantOwned):
+    """A solver's proposal for the open inspection visits over `first_day`..`last_day`, which a scheduler
+    previews, adjusts and accepts (accepting books each planned visit through the normal services)."""
+
+    first_day = models.DateField(_("from"))
+    last_day = models.DateField(_("until"))
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    solver_seconds = models.FloatField(default=0)
+    unassigned = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_day__gte=F("first_day")), name="allocation_plan_days_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_day} – {self.last_day} ({self.get_status_display()})"
+
+
+class PlannedVisit(TenantOwned):
+    """One visit placed by a plan: who, when, and the travel to it from the stop before."""
+
+    plan = models.ForeignKey(AllocationPlan, on_delete=models.CASCADE, related_name="planned_visits")
+    visit = models.ForeignKey(InspectionVisit, on_delete=models.CASCADE, related_name="+")
+    officer = models.ForeignKey(Officer, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    position = models.PositiveSmallIntegerField(default=0)  # order in the officer's day
+    travel_seconds = models.PositiveIntegerField(default=0)  # from the previous stop (or the day's start)
+    travel_metres = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["officer", "starts_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "plan", "visit"], name="planned_visit_once_per_plan"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="planned_visit_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} → {self.officer} {self.starts_at:%Y-%m-%d %H:%M}"

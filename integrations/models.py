@@ -162,3 +162,27 @@ class SyncError(TenantOwned):
 
     def __str__(self) -> str:
         return self.message
+
+
+class GazetteerEntry(TenantOwned):
+    """One place the tenant's gazetteer knows: a postcode or an address (`key`, normalised by
+    `integrations.geocoding.normalise_key`) and its coordinates. Imported from CSV in the admin or by
+    `manage.py import_gazetteer`; the default geocoder reads only this table, so it works offline."""
+
+    key = models.CharField(max_length=300)
+    label = models.CharField(_("place"), max_length=300)
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = _("gazetteer entries")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="gazetteer_key_unique_per_tenant"),
+            models.CheckConstraint(
+                condition=Q(latitude__range=(-90, 90), longitude__range=(-180, 180)), name="gazetteer_point"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

@@ -86,6 +86,8 @@ class AppointmentTypeQuerySet(models.QuerySet["AppointmentType"]):
 
 
 MAX_MINUTES = [MaxValueValidator(24 * 60)]
+LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
+LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
 
 
 # Reminders go out at most 30 days before an appointment.
@@ -321,6 +323,14 @@ class WorkingPattern(TenantOwned):
     )
     valid_from = models.DateField(_("effective from"))
     valid_until = models.DateField(_("effective until"), null=True, blank=True)
+    # Where an officer's working day starts and ends (an office or a home base), for routes and for
+    # travel-aware slots. Blank: the officer's home base.
+    start_label = models.CharField(_("day starts at"), max_length=300, blank=True)
+    start_latitude = models.FloatField(null=True, blank=True, validators=LATITUDE)
+    start_longitude = models.FloatField(null=True, blank=True, validators=LONGITUDE)
+    end_label = models.CharField(_("day ends at"), max_length=300, blank=True)
+    end_latitude = models.FloatField(null=True, blank=True, validators=LATITUDE)
+    end_longitude = models.FloatField(null=True, blank=True, validators=LONGITUDE)
 
     objects = ScopedManager(
         tenant="tenant", _manager_class=models.Manager.from_queryset(WorkingPatternQuerySet)
@@ -337,6 +347,16 @@ class WorkingPattern(TenantOwned):
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
                 name="working_pattern_dates_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(start_latitude__isnull=True, start_longitude__isnull=True)
+                | Q(start_latitude__range=(-90, 90), start_longitude__range=(-180, 180)),
+                name="working_pattern_start_point",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_latitude__isnull=True, end_longitude__isnull=True)
+                | Q(end_latitude__range=(-90, 90), end_longitude__range=(-180, 180)),
+                name="working_pattern_end_point",
             ),
             ExclusionConstraint(
                 name="working_patterns_do_not_overlap_per_officer",

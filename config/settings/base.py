@@ -381,3 +381,34 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Places and travel (README: Spatial work). The geocoder turns an address or postcode into a point: by default
+# the tenant's imported gazetteer (offline); GEOCODER=integrations.geocoding.HttpGeocoder with
+# GEOCODER_URL (a Nominatim-style search endpoint) asks a service instead. The travel matrix gives travel
+# times and distances: straight line times TRAVEL_ROAD_FACTOR at TRAVEL_SPEED_KMH by default;
+# TRAVEL_MATRIX=integrations.travel.OsrmMatrix with TRAVEL_MATRIX_URL asks an OSRM-style table service.
+GEOCODER = env.str("GEOCODER", default="integrations.geocoding.GazetteerGeocoder")
+GEOCODER_URL = env.str("GEOCODER_URL", default="")
+GEOCODER_OPTIONS: dict[str, object] = {}
+TRAVEL_MATRIX = env.str("TRAVEL_MATRIX", default="scheduling.routing.matrix.StraightLine")
+TRAVEL_MATRIX_URL = env.str("TRAVEL_MATRIX_URL", default="")
+TRAVEL_ROAD_FACTOR = env.float("TRAVEL_ROAD_FACTOR", default=1.3)
+TRAVEL_SPEED_KMH = env.float("TRAVEL_SPEED_KMH", default=40.0)
+TRAVEL_MATRIX_OPTIONS: dict[str, object] = (
+    {"road_factor": TRAVEL_ROAD_FACTOR, "speed_kmh": TRAVEL_SPEED_KMH}
+    if TRAVEL_MATRIX.endswith("StraightLine")
+    else {}
+)
+TRAVEL_MATRIX_BATCH = env.int("TRAVEL_MATRIX_BATCH", default=100)  # points a side per request
+TRAVEL_CACHE_SECONDS = env.int("TRAVEL_CACHE_SECONDS", default=7 * 24 * 3600)
+HTTP_SERVICE_TIMEOUT_SECONDS = env.float("HTTP_SERVICE_TIMEOUT_SECONDS", default=10.0)
+# Map tiles for the diary's route map: a URL template ({z}/{x}/{y}); empty draws the stops and the route on
+# a plain background (no tile server is called).
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
+# Route optimisation: seconds the solver may spend on one officer's day, and on an allocation plan.
+ROUTE_SOLVER_SECONDS = env.float("ROUTE_SOLVER_SECONDS", default=1.0)
+ALLOCATION_SOLVER_SECONDS = env.float("ALLOCATION_SOLVER_SECONDS", default=8.0)
+ALLOCATION_MAX_DAYS = env.int("ALLOCATION_MAX_DAYS", default=28)
+ALLOCATION_MAX_VISITS = env.int("ALLOCATION_MAX_VISITS", default=600)
+ALLOCATION_PLAN_RATE = env.str("ALLOCATION_PLAN_RATE", default="6/m")
