@@ -257,6 +257,9 @@ class OfficerSkillInline(TenantInline):
 
 @admin.register(Officer, site=tenant_admin_site)
 class OfficerAdmin(TenantModelAdmin):
+    """`scheduling.admin` registers a subclass in its place that looks the home base up in the gazetteer
+    (the geocoder belongs to a higher layer than accounts)."""
+
     list_display = ["user", "team", "is_active"]
     list_filter = ["team", "is_active"]
     search_fields = ["user__full_name", "user__email"]

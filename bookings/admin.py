@@ -26,6 +26,8 @@ from accounts.admin import ReadOnlyMixin, TenantAdminForm, TenantInline, TenantM
 from .contacts import normalise_phone, validate_mobile
 from .errors import BookingError
 from .models import (
+    AllocationEvent,
+    AllocationPlan,
     Booking,
     BookingAssignment,
     BookingEvent,
@@ -34,6 +36,8 @@ from .models import (
     Customer,
     CustomerEvent,
     IdempotencyKey,
+    InspectionVisit,
+    PlannedVisit,
     SurveyResponse,
 )
 from .services import customer_create, customer_merge, customer_update
@@ -258,3 +262,48 @@ class BookingSeriesAdmin(ReadOnlyMixin, TenantModelAdmin):
     @admin.display(description=_("repeats"))
     def recurrence_text(self, series: BookingSeries) -> str:
         return str(series.recurrence)
+
+
+@admin.register(InspectionVisit, site=tenant_admin_site)
+class InspectionVisitAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """The inspection programme as a record; schedulers add, change and import visits on the staff pages
+    (the address is looked up there, and every change is audited), and allocation books them."""
+
+    list_display = ["premises", "appointment_type", "due_by", "priority", "status", "booking"]
+    list_filter = ["status", "priority", "appointment_type"]
+    list_select_related = ["appointment_type", "booking"]
+    search_fields = ["premises", "address"]
+    ordering = ["due_by"]
+
+
+@admin.register(AllocationPlan, site=tenant_admin_site)
+class AllocationPlanAdmin(ReadOnlyMixin, TenantModelAdmin):
+    """Plans the solver proposed, as a record; schedulers adjust, accept and discard them on staff pages."""
+
+    list_display = [
+        "created_at",
+        "first_day",
+        "last_day",
+        "status",
+        "unassigned",
+        "solver_seconds",
+        "created_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["created_by"]
+    ordering = ["-created_at"]
+
+
+@admin.register(PlannedVisit, site=tenant_admin_site)
+class PlannedVisitAdmin(ReadOnlyMixin, TenantModelAdmin):
+    list_display = ["plan", "visit", "officer", "starts_at", "travel_metres", "result"]
+    list_select_related = ["plan", "visit", "officer__user"]
+    ordering = ["-plan", "starts_at"]
+
+
+@admin.register(AllocationEvent, site=tenant_admin_site)
+class AllocationEventAdmin(ReadOnlyMixin, TenantModelAdmin):
+    list_display = ["created_at", "action", "plan", "visit", "actor", "reason"]
+    list_filter = ["action"]
+    list_select_related = ["plan", "visit", "actor"]
+    ordering = ["-created_at"]

@@ -562,6 +562,10 @@ class InspectionVisit(TenantOwned):
         _("priority"), choices=Priority.choices, default=Priority.NORMAL
     )
     notes = models.TextField(_("notes"), blank=True, max_length=4000)
+    # Who at the premises is told of the appointment (the booking's customer, found or made by these).
+    contact_name = models.CharField(_("contact name"), max_length=NAME_MAX_LENGTH, blank=True)
+    contact_email = models.EmailField(_("contact email address"), max_length=EMAIL_MAX_LENGTH, blank=True)
+    contact_phone = models.CharField(_("contact mobile number"), max_length=PHONE_MAX_LENGTH, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=VisitStatus.choices, default=VisitStatus.OPEN
     )
@@ -569,6 +573,8 @@ class InspectionVisit(TenantOwned):
         Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="inspection_visit"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Raised by every change, so that a plan made before it refuses to be accepted.
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedManager(
         tenant="tenant", _manager_class=models.Manager.from_queryset(InspectionVisitQuerySet)
@@ -596,6 +602,9 @@ class InspectionVisit(TenantOwned):
                 condition=~Q(status="booked") | Q(booking__isnull=False),
                 name="inspection_visit_booked_has_booking",
             ),
+            models.CheckConstraint(
+                condition=~Q(contact_email="") | ~Q(contact_phone=""), name="inspection_visit_has_contact"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -617,6 +626,10 @@ class AllocationPlan(TenantOwned):
     status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     solver_seconds = models.FloatField(default=0)
     unassigned = models.PositiveIntegerField(default=0)
+    # [[visit id, why it was left out], ...] and {"officer id:date": [seconds, metres]} of each day's drive
+    # home after its last visit (the legs to visits are on the planned visits).
+    left_out = models.JSONField(default=list, blank=True)
+    drives_home = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -635,6 +648,11 @@ class AllocationPlan(TenantOwned):
         return f"{self.first_day} – {self.last_day} ({self.get_status_display()})"
 
 
+class PlannedResult(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    FAILED = "failed", _("Not booked")
+
+
 class PlannedVisit(TenantOwned):
     """One visit placed by a plan: who, when, and the travel to it from the stop before."""
 
@@ -646,6 +664,9 @@ class PlannedVisit(TenantOwned):
     position = models.PositiveSmallIntegerField(default=0)  # order in the officer's day
     travel_seconds = models.PositiveIntegerField(default=0)  # from the previous stop (or the day's start)
     travel_metres = models.PositiveIntegerField(default=0)
+    visit_updated_at = models.DateTimeField()  # the visit as planned; a later change makes the plan stale
+    result = models.CharField(max_length=20, choices=PlannedResult.choices, blank=True)
+    problem = models.CharField(max_length=500, blank=True)  # why accepting could not book it
 
     class Meta:
         ordering = ["officer", "starts_at"]
@@ -658,3 +679,29 @@ class PlannedVisit(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.visit} → {self.officer} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def travel_km(self) -> float:
+        return round(self.travel_metres / 1000, 1)
+
+    @property
+    def travel_minutes(self) -> int:
+        return round(self.travel_seconds / 60)
+
+
+class AllocationEvent(AuditEvent):
+    """Append-only history of inspection visits and allocation plans: added, edited, planned, adjusted,
+    accepted, discarded, with who did it."""
+
+    plan = models.ForeignKey(
+        AllocationPlan, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    visit = models.ForeignKey(
+        InspectionVisit, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+
+    class Meta(AuditEvent.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.action} (plan {self.plan_id}, visit {self.visit_id})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import blocks, customer_service, desk, diary, home, series, survey, unreachable
+from .views import allocation, blocks, customer_service, desk, diary, home, series, survey, unreachable
 from .views import portal as views
 
 app_name = "bookings"
@@ -28,3 +28,4 @@ urlpatterns += desk.urls
 urlpatterns += unreachable.urls
 urlpatterns += blocks.urls
 urlpatterns += series.urls
+urlpatterns += allocation.urls

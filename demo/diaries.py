@@ -27,7 +27,8 @@ from bookings.contacts import address_join
 from bookings.errors import SlotUnavailable
 from bookings.models import Booking, BookingStatus, CaseKind, Channel, ConflictItem, Customer
 from bookings.services import booking_case_link, booking_create, booking_outcome_record, customer_create
-from scheduling.models import Absence, AbsenceKind, AppointmentType
+from demo.places import DemoPostcodes
+from scheduling.models import Absence, AbsenceKind, AppointmentType, LocationMode
 
 SEED = 20260109
 
@@ -143,24 +144,24 @@ STREETS = [
     "Northgate",
     "Silver Street",
 ]
-# Towns and the outward codes of their postcodes, per demo tenant (anything else gets the first list).
+# Towns and the outward codes of their postcodes, per demo tenant (anything else gets the first list): the
+# fictional towns of the demo gazetteers (`demo/data/`), whose postcodes customers are given.
 TOWNS = {
     "northshire": [
-        ("Harrogate", ["HG1", "HG2", "HG3"]),
-        ("Ripon", ["HG4"]),
-        ("Knaresborough", ["HG5"]),
-        ("Thirsk", ["YO7"]),
-        ("Northallerton", ["DL6", "DL7"]),
+        ("Thornby", ["NS1", "NS2"]),
+        ("Millbeck", ["NS3"]),
+        ("Eastwick Moor", ["NS4"]),
+        ("Hawksley", ["NS5"]),
+        ("Ashby Cross", ["NS6"]),
     ],
     "southvale": [
-        ("Chichester", ["PO19", "PO20"]),
-        ("Midhurst", ["GU29"]),
-        ("Petworth", ["GU28"]),
-        ("Bognor Regis", ["PO21", "PO22"]),
-        ("Arundel", ["BN18"]),
+        ("Llanwen", ["SV1", "SV2"]),
+        ("Brynteg", ["SV3"]),
+        ("Pontmawr", ["SV4"]),
+        ("Castell Coed", ["SV5"]),
+        ("Aberwen", ["SV6"]),
     ],
 }
-POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters an inward code may end with
 BUSINESSES = [
     ("The Olive Tree", "Restaurant or café"),
     ("Golden Dragon", "Takeaway"),
@@ -309,6 +310,7 @@ class _Seeder:
         self.officers = officers
         self.skills = {o.pk: {s.name for s in o.skills.all()} for o in officers}
         self.towns = TOWNS.get(tenant.slug, TOWNS["northshire"])
+        self.postcodes = DemoPostcodes()
         numbers = list(range(1000))
         self.rng.shuffle(numbers)
         self.phone_numbers = iter(numbers)
@@ -487,11 +489,8 @@ class _Seeder:
             channel = self.rng.choice([Channel.PORTAL, Channel.STAFF, Channel.STAFF])
             if self.rng.random() < 0.25:
                 case = self._case("ADV", CaseKind.ADVICE)
-        location = (
-            address
-            if appointment_type.location_mode == "customer_address"
-            else (appointment_type.office_address)
-        )
+        on_site = appointment_type.location_mode == LocationMode.CUSTOMER_ADDRESS
+        location = address if on_site else appointment_type.office_address
         booking = booking_create(
             appointment_type=appointment_type,
             starts_at=start,
@@ -505,6 +504,11 @@ class _Seeder:
             location=location,
             notes=notes,
         )
+        point = self.postcodes.point(customer.postcode) if on_site else None
+        if point is not None and booking.latitude is None:
+            # Where the visit is, for routes and travel-aware slots (the postcode's point in the gazetteer).
+            booking.latitude, booking.longitude = point.latitude, point.longitude
+            Booking.objects.filter(pk=booking.pk).update(latitude=point.latitude, longitude=point.longitude)
         if case:
             booking = booking_case_link(
                 booking=booking, reference=case[0], kind=case[1], actor=None, now=made
@@ -533,10 +537,7 @@ class _Seeder:
             return customer, _address_of(customer), business
         first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(SURNAMES)
         town, outwards = self.rng.choice(self.towns)
-        postcode = (
-            f"{self.rng.choice(outwards)} {self.rng.randint(1, 9)}{self.rng.choice(POSTCODE_LETTERS)}"
-            + (self.rng.choice(POSTCODE_LETTERS))
-        )
+        postcode = self.postcodes.pick(self.rng, outwards)
         line_1 = f"{self.rng.randint(1, 120)} {self.rng.choice(STREETS)}"
         if business:
             line_1 = f"{business[0]}, {line_1}"

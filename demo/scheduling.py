@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Officer, Skill, Tenant
+from demo.places import OFFICE, place_of
 from scheduling.models import (
     Absence,
     AbsenceKind,
@@ -77,8 +78,18 @@ def seed_scheduling(tenant: Tenant, *, now: datetime | None = None) -> None:
     Resource.objects.create(tenant=tenant, name="Pool car", kind=ResourceKind.VEHICLE)
 
     officers = list(Officer.objects.order_by("pk"))
-    for officer in officers:
-        _weekly_pattern(tenant, OFFICER_HOURS, officer=officer)
+    office = place_of(tenant, OFFICE)
+    for index, officer in enumerate(officers):
+        # Every other officer starts and ends the day at the office; the others at home (their home base).
+        base = {}
+        if office is not None and index % 2 == 0:
+            point = office.point
+            base = {
+                "start_label": OFFICE,
+                "start_latitude": point.latitude,
+                "start_longitude": point.longitude,
+            }
+        _weekly_pattern(tenant, OFFICER_HOURS, officer=officer, **base)
     for room in rooms:
         _weekly_pattern(tenant, ROOM_HOURS, resource=room)
 

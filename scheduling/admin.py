@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, time
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -19,9 +20,11 @@ from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin import OfficerAdmin as BaseOfficerAdmin
 from accounts.admin import ReadOnlyMixin, TenantAdminForm, TenantInline, TenantModelAdmin, tenant_admin_site
 from accounts.models import Officer
 
+from .locations import geocoder
 from .models import (
     Absence,
     AppointmentType,
@@ -75,6 +78,70 @@ def _one_owner_errors(form: forms.ModelForm, cleaned: dict[str, Any], what: str)
     elif not officer and not resource:
         message = _("Choose the officer or the resource this %(what)s is for.")
         form.add_error("officer", message % {"what": what})
+
+
+class PlaceFieldsMixin:
+    """Places typed by name: a label given without coordinates is looked up with the geocoder settings
+    choose (the tenant's gazetteer by default), and one it does not know is a form error asking for the
+    coordinates; coordinates typed by hand are kept as they are."""
+
+    place_fields: list[tuple[str, str, str]] = []  # (label, latitude, longitude) field names
+
+    def _clean_places(self, cleaned: dict[str, Any]) -> None:
+        form: forms.ModelForm = self  # type: ignore[assignment]
+        for label_field, lat_field, lon_field in self.place_fields:
+            if {label_field, lat_field, lon_field} & set(form.errors):
+                continue
+            label = (cleaned.get(label_field) or "").strip()
+            latitude, longitude = cleaned.get(lat_field), cleaned.get(lon_field)
+            if (latitude is None) != (longitude is None):
+                missing = lat_field if latitude is None else lon_field
+                form.add_error(missing, _("Enter both the latitude and the longitude, or neither."))
+                continue
+            # A new label with the old coordinates left alone names another place: look it up again.
+            relabelled = label_field in form.changed_data and not {lat_field, lon_field} & set(
+                form.changed_data
+            )
+            if not label or (latitude is not None and not relabelled):
+                continue
+            place = geocoder().geocode(tenant_id=form.instance.tenant_id, query=label)
+            if place is None:
+                form.add_error(
+                    label_field,
+                    _(
+                        "“%(place)s” is not a place we know. Check the postcode or address, or enter its "
+                        "latitude and longitude."
+                    )
+                    % {"place": label},
+                )
+                continue
+            cleaned[lat_field] = self._coordinate(lat_field, place.point.latitude)
+            cleaned[lon_field] = self._coordinate(lon_field, place.point.longitude)
+
+    def _coordinate(self, name: str, value: float) -> float | Decimal:
+        field = self._meta.model._meta.get_field(name)  # type: ignore[attr-defined]
+        if isinstance(field, models.DecimalField):
+            return Decimal(str(round(value, field.decimal_places)))
+        return value
+
+
+class OfficerForm(PlaceFieldsMixin, TenantAdminForm):
+    place_fields = [("home_base", "home_latitude", "home_longitude")]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self._clean_places(cleaned)
+        return cleaned
+
+
+# The officer admin lives with accounts, which cannot reach the geocoder (a higher layer chooses it): the
+# same admin is registered again here with the home base looked up.
+tenant_admin_site.unregister(Officer)
+
+
+@admin.register(Officer, site=tenant_admin_site)
+class OfficerAdmin(BaseOfficerAdmin):
+    form = OfficerForm
 
 
 # --- appointment types ---------------------------------------------------------------------------------
@@ -221,10 +288,16 @@ class WorkingIntervalInline(TenantInline):
         return 0 if obj else 2
 
 
-class WorkingPatternForm(TenantAdminForm):
+class WorkingPatternForm(PlaceFieldsMixin, TenantAdminForm):
+    place_fields = [
+        ("start_label", "start_latitude", "start_longitude"),
+        ("end_label", "end_latitude", "end_longitude"),
+    ]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         _one_owner_errors(self, cleaned, str(_("working pattern")))
+        self._clean_places(cleaned)
         valid_from, valid_until = cleaned.get("valid_from"), cleaned.get("valid_until")
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The pattern must end on or after the day it starts."))
@@ -257,6 +330,22 @@ class WorkingPatternForm(TenantAdminForm):
 class WorkingPatternAdmin(OfficerChoicesMixin, TenantModelAdmin):
     form = WorkingPatternForm
     inlines = [WorkingIntervalInline]
+    fieldsets = [
+        (None, {"fields": ["officer", "resource", "valid_from", "valid_until"]}),
+        (
+            _("Where the working day starts and ends"),
+            {
+                "fields": [
+                    ("start_label", "start_latitude", "start_longitude"),
+                    ("end_label", "end_latitude", "end_longitude"),
+                ],
+                "description": _(
+                    "For officers who travel: a postcode or address is looked up in the gazetteer when the "
+                    "coordinates are left empty. Blank: the officer's home base; no end: back to the start."
+                ),
+            },
+        ),
+    ]
     list_display = ["owner", "valid_from", "valid_until", "hours_a_week"]
     list_filter = [("officer", OfficerListFilter), "resource"]
     list_select_related = ["officer__user", "resource"]

@@ -44,7 +44,16 @@ from hypothesis import strategies as st
 from accounts.admin import platform_admin_site, tenant_admin_site
 from accounts.models import Membership, Role, Skill, Team, Tenant, User
 from bookings.forms import parse_start
-from bookings.models import Booking, BookingSeries, ConflictCause, ConflictItem
+from bookings.models import (
+    AllocationEvent,
+    AllocationPlan,
+    Booking,
+    BookingSeries,
+    ConflictCause,
+    ConflictItem,
+    InspectionVisit,
+    PlannedVisit,
+)
 from bookings.tokens import survey_token
 from config.middleware import has_control_characters, has_date_out_of_range
 from notifications.fakes import RecordingTwilioClient
@@ -106,6 +115,8 @@ class TenantWorld:
     customer_id: int = 0  # the confirmed booking's customer
     conflict_id: int = 0  # an open conflict-queue item on the confirmed booking
     series_id: int = 0  # a recurring series of the confirmed booking's customer
+    visit_id: int = 0  # an open visit of the inspection programme
+    plan_id: int = 0  # a draft allocation plan that places it
     question_fields: dict[str, str] = field(default_factory=dict)  # question kind -> form field name
     admin_rows: dict[str, int] = field(default_factory=dict)  # model label -> the row its admin pages show
 
@@ -245,6 +256,31 @@ def build_tenant(client: Client, tenant: Tenant, slug: str, n: int) -> TenantWor
             first_date=MONDAY,
             start_time=time(10),
         ).pk
+        visit = InspectionVisit.objects.create(
+            tenant=tenant,
+            premises="The Old Bakery",
+            address="1 High Street",
+            latitude=54.33,
+            longitude=-1.43,
+            appointment_type=booking.appointment_type,
+            duration_minutes=60,
+            due_by=MONDAY + timedelta(days=4),
+            contact_email="bakery@example.org",
+        )
+        plan = AllocationPlan.objects.create(
+            tenant=tenant, first_day=MONDAY, last_day=MONDAY + timedelta(days=4)
+        )
+        PlannedVisit.objects.create(
+            tenant=tenant,
+            plan=plan,
+            visit=visit,
+            officer=officer,
+            starts_at=local(MONDAY, 11),
+            ends_at=local(MONDAY, 12),
+            visit_updated_at=visit.updated_at,
+        )
+        AllocationEvent.objects.create(tenant=tenant, plan=plan, visit=visit, action="plan_created")
+        w.visit_id, w.plan_id = visit.pk, plan.pk
 
     with scope(tenant=tenant):
         for model in tenant_admin_site._registry:
@@ -349,6 +385,10 @@ def parameter(w: World, target: Target, name: str, which: str) -> str:
         return str(side.conflict_id)
     if name == "series_id":
         return str(side.series_id)
+    if name == "visit_id":
+        return str(side.visit_id)
+    if name == "plan_id":
+        return str(side.plan_id)
     if name == "officer_id" or (name == "object_id" and not target.model):
         return str(side.officer_id)
     if name == "content_type_id":

@@ -12,7 +12,16 @@ from django.utils import timezone
 from django_scopes import ScopeError, scope
 
 from accounts.models import Role, Tenant
-from bookings.models import Booking, BookingSeries, BookingStatus, Channel, ConflictCause, ConflictItem
+from bookings.models import (
+    AllocationPlan,
+    Booking,
+    BookingSeries,
+    BookingStatus,
+    Channel,
+    ConflictCause,
+    ConflictItem,
+    InspectionVisit,
+)
 from bookings.series_dates import Repeat, series_rule
 from tests.builders import appointment_type as type_builder
 from tests.builders import customer as customer_builder
@@ -95,7 +104,35 @@ ID_MAKERS = {
     "reference": lambda tenant: staff_hold(tenant).reference,
     "item_id": lambda tenant: conflict_item(tenant).pk,
     "series_id": lambda tenant: booking_series(tenant).pk,
+    "visit_id": lambda tenant: inspection_visit(tenant).pk,
+    "plan_id": lambda tenant: allocation_plan(tenant).pk,
 }
+
+
+def inspection_visit(tenant: Tenant) -> InspectionVisit:
+    """An open visit of this tenant's inspection programme."""
+    kind = type_builder(tenant, slug=f"visit-of-{tenant.slug}")
+    with scope(tenant=tenant):
+        return InspectionVisit.objects.create(
+            tenant=tenant,
+            premises=f"Premises of {tenant.slug}",
+            address="1 High Street",
+            latitude=54.33,
+            longitude=-1.43,
+            appointment_type=kind,
+            duration_minutes=60,
+            due_by=timezone.localdate() + timedelta(days=14),
+            contact_email="premises@example.org",
+        )
+
+
+def allocation_plan(tenant: Tenant) -> AllocationPlan:
+    """A draft allocation plan of this tenant (a row is enough: the URL test reads it)."""
+    today = timezone.localdate()
+    with scope(tenant=tenant):
+        return AllocationPlan.objects.create(
+            tenant=tenant, first_day=today, last_day=today + timedelta(days=6)
+        )
 
 
 def booking_series(tenant: Tenant) -> BookingSeries:

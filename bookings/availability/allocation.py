@@ -50,6 +50,10 @@ def allocate(
         order, reason = _round_robin(appointment_type, candidates)
     else:
         order, reason = _least_loaded(appointment_type, candidates, slot.start, loads)
+    if slot.officer_travel and slot.session_key is None and strategy != AllocationStrategy.NAMED_OFFICER:
+        # A visit at the customer's address goes to whoever it adds least travel to; the type's own
+        # strategy breaks ties.
+        order, reason = _least_travel(dict(slot.officer_travel), order)
 
     rank = {officer_id: index for index, officer_id in enumerate(order)}
     officer_seats = [sorted(seat, key=rank.__getitem__) for seat in slot.officer_seats]
@@ -58,6 +62,13 @@ def allocate(
     if officers is None or resources is None:
         raise NoAllocation
     return Allocation(officer_ids=tuple(officers), resource_ids=tuple(resources), reason=reason)
+
+
+def _least_travel(added: dict[int, int], order: list[int]) -> tuple[list[int], str]:
+    rank = {officer_id: index for index, officer_id in enumerate(order)}
+    by_travel = sorted(order, key=lambda o: (added.get(o, 0), rank[o]))
+    minutes = round(added.get(by_travel[0], 0) / 60) if by_travel else 0
+    return by_travel, _("least added travel (%(minutes)d min)") % {"minutes": minutes}
 
 
 def week_of(appointment_type: AppointmentType, start: datetime) -> tuple[datetime, datetime]:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from bookings.models import ACTIVE_STATUSES, BookingAssignment, BookingStatus
 from scheduling.availability.engine import assign
 from scheduling.models import AppointmentType, Priority
+from scheduling.routing.problem import Point
 
 from .allocation import Allocation
 from .slots import AvailableSlot, available_slots
@@ -30,13 +31,14 @@ def earliest_slot(
     now: datetime | None = None,
     until: datetime | None = None,
     officer_ids: Collection[int] | None = None,
+    point: Point | None = None,
 ) -> AvailableSlot | None:
     """The first bookable slot from now up to `until` (default: the booking horizon).
 
     At most two calls of `available_slots`, each a fixed number of queries: the first SEARCH_CHUNK, then,
     only if that is empty, everything after it up to `until`. So an empty diary costs the same whatever
     the horizon, instead of one call per chunk (a year's horizon used to be fourteen).
-    Urgent requests are not held to the type's minimum notice.
+    Urgent requests are not held to the type's minimum notice. `point`: see `available_slots`.
     """
     now = now or timezone.now()
     urgent = priority is not None and priority >= Priority.URGENT
@@ -46,7 +48,13 @@ def earliest_slot(
         if start >= end:
             break
         slots = available_slots(
-            appointment_type, start, end, now=now, apply_notice=not urgent, officer_ids=officer_ids
+            appointment_type,
+            start,
+            end,
+            now=now,
+            apply_notice=not urgent,
+            officer_ids=officer_ids,
+            point=point,
         )
         if slots:
             return slots[0]
@@ -60,12 +68,16 @@ def nearest_alternatives(
     now: datetime | None = None,
     ignore_booking_ids: Collection[int] = (),
     limit: int = 5,
+    point: Point | None = None,
 ) -> list[AvailableSlot]:
-    """Up to `limit` bookable slots nearest to `around` (after a lost race or a lapsed hold), by time."""
+    """Up to `limit` bookable slots nearest to `around` (after a lost race or a lapsed hold), by time;
+    with `point`, only those an officer can travel to in time (see `available_slots`)."""
     now = now or timezone.now()
     start = max(now, around - timedelta(days=3))
     end = max(around, now) + timedelta(days=14)
-    slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore_booking_ids)
+    slots = available_slots(
+        appointment_type, start, end, now=now, ignore_booking_ids=ignore_booking_ids, point=point
+    )
     closest = sorted(slots, key=lambda slot: abs((slot.start - around).total_seconds()))[:limit]
     return sorted(closest, key=lambda slot: slot.start)
 

@@ -38,7 +38,10 @@ from scheduling.availability.supply import (
     to_epoch,
 )
 from scheduling.models import AppointmentType
+from scheduling.routing.problem import Point
 from scheduling.services import supply_version
+
+from .travel import travel_applies, travel_aware_slots
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class AvailableSlot:
     resource_seats: tuple[tuple[int, ...], ...]
     seats_left: int
     session_key: str | None = None
+    # Travel-aware answers only (an on-site type asked about a point, see `travel`): the least travel the
+    # visit adds to an officer's day, whether it is among its day's recommended times, and the travel each
+    # candidate officer would add ((officer id, seconds), by id).
+    added_travel_seconds: int | None = None
+    added_travel_metres: int | None = None
+    recommended: bool = False
+    officer_travel: tuple[tuple[int, int], ...] = ()
 
 
 def available_slots(
@@ -68,6 +78,7 @@ def available_slots(
     displace_below: int | None = None,
     apply_notice: bool = True,
     officer_ids: Collection[int] | None = None,
+    point: Point | None = None,
 ) -> list[AvailableSlot]:
     """Bookable starts of `appointment_type` in [start, end), earliest first.
 
@@ -77,6 +88,8 @@ def available_slots(
     `ignore_booking_ids` treats those bookings as gone (a reschedule does not collide with itself);
     `displace_below` treats bookings of lower priority as gone (the emergency preview);
     `apply_notice=False` lifts the minimum notice (urgent staff bookings).
+    With `point` (where a visit at the customer's address happens) only officers who can travel there in
+    time are offered, and slots carry the travel they add (see `travel`); other types ignore it.
     """
     return _available(
         appointment_type,
@@ -87,11 +100,17 @@ def available_slots(
         displace_below=displace_below,
         apply_notice=apply_notice,
         officer_ids=officer_ids,
+        point=point,
     ).slots
 
 
 def available_slots_stable(
-    appointment_type: AppointmentType, start: datetime, end: datetime, *, now: datetime
+    appointment_type: AppointmentType,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    point: Point | None = None,
 ) -> tuple[list[AvailableSlot], datetime]:
     """`available_slots`, and until when that answer stays right while the tenant's supply and booked
     versions (`availability_versions`) stay the same: until the first start falls within the minimum
@@ -106,6 +125,7 @@ def available_slots_stable(
         displace_below=None,
         apply_notice=True,
         officer_ids=None,
+        point=point,
     )
     return found.slots, from_epoch(found.stable_until)
 
@@ -128,6 +148,7 @@ def slots_at(
     apply_notice: bool = True,
     officer_ids: Collection[int] | None = None,
     load_week: tuple[datetime, datetime] | None = None,
+    point: Point | None = None,
 ) -> tuple[list[AvailableSlot], dict[Hashable, list[Interval]], dict[int, int] | None]:
     """The slots starting exactly at `start` (a fresh one and a group session to join, at most), the
     occupied spans of lapsed holds on the candidate calendars, and with `load_week` each candidate
@@ -146,6 +167,7 @@ def slots_at(
         apply_notice=apply_notice,
         officer_ids=officer_ids,
         load_week=None if ignore_booking_ids else load_week,
+        point=point,
     )
     return [slot for slot in found.slots if slot.start == start], found.lapsed, found.loads
 
@@ -168,6 +190,7 @@ def _available(
     apply_notice: bool,
     officer_ids: Collection[int] | None,
     load_week: tuple[datetime, datetime] | None = None,
+    point: Point | None = None,
 ) -> _Found:
     moment = now.timestamp()
     window = booking_window(appointment_type, start, end, now=now, apply_notice=apply_notice)
@@ -223,6 +246,16 @@ def _available(
         )
         for s in found
     ]
+    if travel_applies(appointment_type, point):
+        # Per request, after both caches: what they keep does not depend on where the visit is.
+        slots = travel_aware_slots(
+            appointment_type,
+            slots,
+            point,  # type: ignore[arg-type]
+            open_time=supply.open,
+            now=now,
+            ignore_booking_ids=ignore_booking_ids,
+        )
     if appointment_type.is_group_session:
         rules = window.rules
         slots = _with_group_sessions(

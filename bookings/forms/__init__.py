@@ -85,6 +85,31 @@ class SlotForm(forms.Form):
         return moment
 
 
+class VisitPlaceForm(PortalForm):
+    """Where a visit at the customer's address happens, asked before the times (so that the times offered
+    are ones an officer can travel to): the postcode, checked for shape here and found by the geocoder."""
+
+    postcode = forms.CharField(
+        label=_("Postcode of the address to visit"),
+        help_text=_("For example, SW1A 1AA. We use it to show the times when an officer is working nearby."),
+        max_length=POSTCODE_MAX_LENGTH,
+        validators=[POSTCODE],
+        error_messages={
+            "required": _("Enter the postcode of the address to visit."),
+            "max_length": _("Enter a real postcode, like SW1A 1AA."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "spellcheck": "false"}),
+    )
+
+    def clean_postcode(self) -> str:
+        return " ".join(self.cleaned_data["postcode"].upper().split())
+
+
+def postcode_key(postcode: str) -> str:
+    """A postcode as compared: upper case, no spaces."""
+    return "".join(postcode.upper().split())
+
+
 class DetailsForm(PortalForm):
     """Who the customer is, where the visit happens, the type's questions, and how to contact them."""
 

@@ -36,6 +36,7 @@ from bookings.models import (
 )
 from notifications.models import MessageKind
 from scheduling.models import AppointmentType
+from scheduling.routing.problem import Point
 
 from .conflict_items import conflicts_open
 from .customers import customer_find_or_create
@@ -71,8 +72,12 @@ def booking_hold(
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
     client: str = "",
+    point: Point | None = None,
 ) -> Booking:
     """Holds a slot for HOLD_DURATION while the customer gives their details.
+
+    `point` (where a visit at the customer's address happens) is kept on the booking, and placement then
+    offers the slot only to an officer who can travel there in time (see `placement.place`).
 
     `client` (a keyed hash of the client's address, for portal holds) caps how many live holds one client
     may have at once, in all and per appointment type (PORTAL_LIVE_HOLDS_PER_CLIENT[_AND_TYPE]), so that
@@ -91,6 +96,7 @@ def booking_hold(
         priority=priority,
         officer_ids=_ids(officer_ids),
         apply_notice=apply_notice,
+        **({"point": [point.latitude, point.longitude]} if point is not None else {}),
     )
     if replay := replayed(idempotency, now=now):
         return replay
@@ -106,6 +112,8 @@ def booking_hold(
         created_by=actor,
         created_at=now,
         updated_at=now,
+        latitude=point.latitude if point is not None else None,
+        longitude=point.longitude if point is not None else None,
     )
     for attempt in range(REFERENCE_ATTEMPTS):
         try:
@@ -136,7 +144,7 @@ def booking_hold(
             if replay := replayed(idempotency, now=now):
                 return replay
             reraise_unless_conflict(error)
-            raise unavailable(appointment_type, starts_at, now) from error
+            raise unavailable(appointment_type, starts_at, now, point=point) from error
         return booking
     raise AssertionError("unreachable: the last attempt returns or raises")
 

@@ -29,11 +29,13 @@ from bookings.availability import (
     week_of,
 )
 from bookings.availability.slots import session_key_for
+from bookings.availability.travel import travel_applies, travel_conflicts
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
 from scheduling.availability.intervals import Interval
 from scheduling.availability.supply import to_epoch
 from scheduling.models import AppointmentType, Resource
+from scheduling.routing.problem import Point
 
 # Exclusion violation; unique violation (seat of a group session); deadlock, as a backstop to the row locks.
 CONFLICT_SQLSTATES = {"23P01", "23505", "40P01"}
@@ -60,6 +62,11 @@ def place(
     (returned), and `event(assignments)` with them in the same statement when given.
 
     Must run inside a savepoint: the assignments' insert is where a concurrent booking is refused.
+
+    A visit at the customer's address with a point (`booking.latitude`/`longitude`, kept on the booking)
+    goes only to an officer who can travel there from the previous commitment and on to the next one in
+    time; that is checked again once the officers' rows are locked, so a neighbouring booking committed
+    meanwhile cannot leave an impossible day (NotFree, as any lost race).
     """
     appointment_type = booking.appointment_type
     occupied = (
@@ -67,7 +74,8 @@ def place(
         starts_at + appointment_type.duration + appointment_type.buffer_after,
     )
     ignore = [booking.pk] if booking.pk else []
-    slot, lapsed, loads = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice)
+    point = booking_point(booking)
+    slot, lapsed, loads = _slot_at(appointment_type, starts_at, now, ignore, officer_ids, apply_notice, point)
     allocation = allocate(appointment_type, slot, loads=loads)
     if _in_the_way(lapsed, allocation, occupied):
         in_the_way = BookingAssignment.objects.filter(is_active=True, occupied__overlap=occupied)
@@ -78,6 +86,18 @@ def place(
             now,
         )
     names = _lock_calendars(allocation.officer_ids, allocation.resource_ids)
+    if point is not None and travel_applies(appointment_type, point):
+        late = travel_conflicts(
+            appointment_type,
+            point,
+            slot.start,
+            slot.end,
+            allocation.officer_ids,
+            now=now,
+            ignore_booking_ids=ignore,
+        )
+        if late:
+            raise NotFree
 
     booking.starts_at = slot.start
     booking.ends_at = slot.end
@@ -105,6 +125,13 @@ def place(
         return BookingAssignment.objects.bulk_create(assignments)
     rows_insert(assignments, [event(assignments)])
     return assignments
+
+
+def booking_point(booking: Booking) -> Point | None:
+    """Where the booking's visit happens, when known."""
+    if booking.latitude is None or booking.longitude is None:
+        return None
+    return Point(booking.latitude, booking.longitude)
 
 
 def rows_insert(first: list[Model], then: list[Model]) -> None:
@@ -156,6 +183,7 @@ def _slot_at(
     ignore: list[int],
     officer_ids: Collection[int] | None,
     apply_notice: bool,
+    point: Point | None = None,
 ) -> tuple[AvailableSlot, dict[Hashable, list[Interval]], dict[int, int] | None]:
     matching, lapsed, loads = slots_at(
         appointment_type,
@@ -166,6 +194,7 @@ def _slot_at(
         apply_notice=apply_notice,
         # The least-loaded strategy compares the week's load: read it with the booked time.
         load_week=week_of(appointment_type, starts_at) if needs_loads(appointment_type) else None,
+        point=point,
     )
     if not matching:
         raise NotFree
@@ -281,6 +310,7 @@ def unavailable(
     *,
     ignore: Collection[int] = (),
     gone: bool = False,
+    point: Point | None = None,
 ) -> SlotUnavailable:
     message = (
         _("Your hold on that time ran out and someone else has booked it.")
@@ -289,5 +319,7 @@ def unavailable(
     )
     return SlotUnavailable(
         message,
-        alternatives=nearest_alternatives(appointment_type, starts_at, now=now, ignore_booking_ids=ignore),
+        alternatives=nearest_alternatives(
+            appointment_type, starts_at, now=now, ignore_booking_ids=ignore, point=point
+        ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -43,13 +43,15 @@ from bookings.services import (
     booking_reschedule,
     customer_update,
 )
-from scheduling.models import AppointmentType
+from scheduling.locations import Place
+from scheduling.models import AppointmentType, LocationMode
 
-from .portal import slot_picker_response
+from .portal import place_of, slot_picker_response, visit_place, visit_place_of
 
 BOOKING_ROLES = (Role.CUSTOMER_SERVICE, Role.ADMINISTRATOR, Role.MANAGER)
 STAFF_HOLDS = "staff_holds"  # references of the holds this member made for callers
 STAFF_CONFIRM_KEYS = "staff_confirm_keys"  # reference -> the idempotency key issued for confirming it
+STAFF_PLACES = "staff_places"  # hold reference -> the postcode its times were chosen for (visits on site)
 CARRIED = ("customer", "follow_up_of")  # what the booking flow carries from step to step
 
 
@@ -167,6 +169,7 @@ def book_hold(request: HttpRequest, slug: str) -> HttpResponse:
             request, appointment_type, carried, problem=_("Choose a time from the list."), status=400
         )
     starts_at = form.cleaned_data["start"]
+    place = _staff_place(request.POST, appointment_type, carried, tenant_id=request.tenant.pk).place
     same = Booking.objects.filter(
         reference__in=request.session.get(STAFF_HOLDS, []),
         appointment_type=appointment_type,
@@ -181,6 +184,7 @@ def book_hold(request: HttpRequest, slug: str) -> HttpResponse:
                 starts_at=starts_at,
                 channel=Channel.STAFF,
                 actor=request.user,
+                point=place.point if place is not None else None,
             )
         except SlotUnavailable as error:
             return _picker(
@@ -195,6 +199,9 @@ def book_hold(request: HttpRequest, slug: str) -> HttpResponse:
         except BookingError as error:
             return _picker(request, appointment_type, carried, problem=error.message, status=400)
         request.session[STAFF_HOLDS] = [*request.session.get(STAFF_HOLDS, [])[-19:], same.reference]
+        if place is not None and "customer_record" not in carried:
+            places = request.session.get(STAFF_PLACES, {})
+            request.session[STAFF_PLACES] = {**dict(list(places.items())[-19:]), same.reference: place.label}
     url = reverse("bookings:staff-book-details", args=[same.reference]) + _qs(_carry_params(carried))
     return HttpResponseRedirect(url, status=303 if request.htmx else 302)
 
@@ -276,9 +283,10 @@ def book_details(request: HttpRequest, reference: str) -> HttpResponse:
             form.add_error(None, error.message)
             return render(request, "bookings/staff/book_details.html", context, status=422)
         return _booked(booking, status=303)
-    context["form"] = CallerDetailsForm(
-        initial=_details_initial(customer, follow_up_of, confirm_key), **form_args
-    )
+    initial = _details_initial(customer, follow_up_of, confirm_key)
+    if customer is None and (postcode := request.session.get(STAFF_PLACES, {}).get(reference)):
+        initial["postcode"] = postcode
+    context["form"] = CallerDetailsForm(initial=initial, **form_args)
     return render(request, "bookings/staff/book_details.html", context)
 
 
@@ -301,6 +309,7 @@ def staff_reschedule(request: HttpRequest, booking_id: int) -> HttpResponse:
             booking=booking,
             carry="",
             ignore=[booking.pk],
+            place=visit_place_of(booking),
             **problem,
         )
 
@@ -434,6 +443,8 @@ def _picker(
     request: HttpRequest, appointment_type: AppointmentType, carried: dict[str, Any], **problem: Any
 ) -> HttpResponse:
     carry = _qs(_carry_params(carried))
+    data = request.POST if request.method == "POST" else request.GET
+    found = _staff_place(data, appointment_type, carried, tenant_id=request.tenant.pk)
     return slot_picker_response(
         request,
         appointment_type,
@@ -443,8 +454,44 @@ def _picker(
         carry="&" + carry[1:] if carry else "",
         customer=carried.get("customer_record"),
         follow_up_of=carried.get("follow_up_of_booking"),
+        place_form=found.form,
+        place=found.place,
+        place_carry=sorted(_carry_params(carried).items()),
+        travel_unchecked=found.unchecked,
         **problem,
     )
+
+
+class _StaffPlace(NamedTuple):
+    form: Any  # VisitPlaceForm | None
+    place: Place | None
+    unchecked: str  # why travel was not checked, for the page
+
+
+def _staff_place(
+    data: Any, appointment_type: AppointmentType, carried: dict[str, Any], *, tenant_id: int
+) -> _StaffPlace:
+    """Where a visit at the customer's address happens, for the staff flow: the postcode typed on the
+    page, else the caller's record (postcode, then the whole address). Staff may book without a place:
+    the times are then all free times, with a warning that travel was not checked."""
+    if appointment_type.location_mode != LocationMode.CUSTOMER_ADDRESS or appointment_type.is_group_session:
+        return _StaffPlace(None, None, "")
+    form, place = visit_place(data, appointment_type, tenant_id=tenant_id)
+    customer = carried.get("customer_record")
+    if form is not None and not form.is_bound and customer is not None:
+        for query in (customer.postcode, customer.address):
+            if place := place_of(query, tenant_id=tenant_id):
+                form = form.__class__(initial={"postcode": customer.postcode})
+                return _StaffPlace(form, Place(customer.postcode or place.label, place.point), "")
+    if place is not None and form is not None:
+        return _StaffPlace(form, Place(form.cleaned_data["postcode"], place.point), "")
+    if form is not None and form.is_bound:
+        why = _("That postcode was not found, so these are all free times.")
+    elif customer is not None:
+        why = _("The caller's address was not found, so these are all free times.")
+    else:
+        why = _("Enter the postcode of the visit to see the times an officer can travel to.")
+    return _StaffPlace(form, None, why)
 
 
 def _details_initial(

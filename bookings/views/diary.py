@@ -3,6 +3,10 @@
 Officers see their own diary and the appointments they are assigned to; DESK_ROLES see any officer's diary
 and any appointment. Every page works without JavaScript; with htmx the diary's date navigation swaps the
 `diary` partial. Form errors follow the rule in README: the same template with status 422.
+
+The day view (and the day sheet) list the officer's route (`selectors.routes`); the day view adds a map
+drawn by static/js/route-map.js on our own copy of Leaflet, under a content policy that names no other host
+unless MAP_TILE_URL does.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -30,7 +36,7 @@ from bookings.access import DESK_ROLES, access_officer
 from bookings.errors import BookingError
 from bookings.forms.diary import CaseLinkForm, CaseSearchForm, OutcomeForm
 from bookings.models import Booking, BookingAssignment, BookingEvent, BookingStatus
-from bookings.selectors import diary
+from bookings.selectors import diary, routes
 from bookings.services import booking_case_link, booking_outcome_record
 from bookings.tokens import case_link_token
 from scheduling.models import AppointmentType
@@ -112,7 +118,16 @@ def diary_print(request: HttpRequest) -> HttpResponse:
     (sheet,) = diary.officer_diary(officer, day, 1, zone=request.tenant.zone)
     own = officer.user_id == request.user.pk
     back = reverse("bookings:diary") if own else reverse("bookings:officer-diary", args=[officer.pk])
-    context = {"officer": officer, "sheet": sheet, "problem": problem, "back": f"{back}?view=day&date={day}"}
+    route = routes.day_route(
+        officer, day, zone=request.tenant.zone, bookings=[e.booking for e in sheet.entries]
+    )
+    context = {
+        "officer": officer,
+        "sheet": sheet,
+        "route": route,
+        "problem": problem,
+        "back": f"{back}?view=day&date={day}",
+    }
     return render(request, "bookings/staff/diary_print.html", context, status=400 if problem else 200)
 
 
@@ -128,6 +143,10 @@ def diary_response(request: HttpRequest, officer: Officer, *, base: str) -> Http
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     span = SPAN[view]
     days = diary.officer_diary(officer, first, span, zone=zone, skip_empty=view == "agenda")
+
+    route = None
+    if view == "day":
+        route = routes.day_route(officer, day, zone=zone, bookings=[e.booking for e in days[0].entries])
 
     def link(**params: Any) -> str:
         return f"{base}?{urlencode(params)}"
@@ -155,12 +174,56 @@ def diary_response(request: HttpRequest, officer: Officer, *, base: str) -> Http
         ),
         "problem": problem,
         "zone_name": request.tenant.time_zone,
+        "route": route,
+        "route_map": {
+            **route.map_data(),
+            "tiles": settings.MAP_TILE_URL,
+            "attribution": settings.MAP_TILE_ATTRIBUTION,
+        }
+        if route
+        else None,
     }
     template = "bookings/staff/diary.html"
     name = f"{template}#diary" if request.htmx and not request.htmx.boosted else template
     response = render(request, name, context, status=400 if problem else 200)
     patch_vary_headers(response, ["HX-Request"])
+    response["Content-Security-Policy"] = diary_content_security_policy()
     return response
+
+
+def diary_content_security_policy() -> str:
+    """Scripts, styles and everything else from this site only; images also from the map tile server when
+    MAP_TILE_URL names one. Inline styles stay allowed: the base template sets the tenant's colours in one."""
+    images = ["'self'", "data:"]
+    if tile_host := tile_source(settings.MAP_TILE_URL):
+        images.append(tile_host)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {' '.join(images)}",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def tile_source(url: str) -> str:
+    """The CSP source for a tile URL template: `https://{s}.tile.example.org/{z}/{x}/{y}.png` is
+    `https://*.tile.example.org`. Empty when there is no URL or its host is not one a CSP can name."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    labels = parts.netloc.split(".")
+    if labels[0].startswith("{") and labels[0].endswith("}"):
+        labels[0] = "*"
+    netloc = ".".join(labels)
+    if parts.scheme not in ("http", "https") or not netloc or any(c in netloc for c in "{}; '\"\\"):
+        return ""
+    return f"{parts.scheme}://{netloc}"
 
 
 def requested_date(value: str | None, today: date) -> tuple[date, str]:

@@ -39,8 +39,17 @@ from bookings.availability import (
     available_slots_stable,
     earliest_slot,
 )
+from bookings.availability.travel import travel_applies
 from bookings.errors import BookingError, CodeNotSent, IdempotencyConflict, SlotUnavailable, TooManyHolds
-from bookings.forms import CancelForm, CodeForm, DetailsForm, FindBookingForm, SlotForm
+from bookings.forms import (
+    CancelForm,
+    CodeForm,
+    DetailsForm,
+    FindBookingForm,
+    SlotForm,
+    VisitPlaceForm,
+    postcode_key,
+)
 from bookings.models import Booking, BookingStatus, Channel
 from bookings.selectors import booking_for_reference, holds_among, live_hold, portal_services_by_category
 from bookings.services import (
@@ -50,6 +59,7 @@ from bookings.services import (
     booking_hold,
     booking_reschedule,
 )
+from bookings.services.placement import booking_point
 from bookings.tokens import (
     BadLink,
     CodeEntryLocked,
@@ -59,7 +69,9 @@ from bookings.tokens import (
     one_time_code_check,
     public_id_from_manage_token,
 )
-from scheduling.models import AppointmentType
+from scheduling.locations import Place, geocoder
+from scheduling.models import AppointmentType, LocationMode
+from scheduling.routing.problem import Point
 from scheduling.selectors import bookable_type
 
 logger = logging.getLogger(__name__)
@@ -69,6 +81,7 @@ DRAFTS = "portal_drafts"  # what the customer typed, kept if a hold lapses
 FOUND = "portal_found"  # the reference a one-time code was asked for
 CONFIRM_KEYS = "portal_confirm_keys"  # reference -> the idempotency key the server issued for confirming it
 CASES = "portal_cases"  # hold reference -> the signed case link (`?case=`) the hold was made from
+PLACES = "portal_places"  # hold reference -> the postcode its times were chosen for (visits on site)
 
 
 # --- abuse limits ------------------------------------------------------------------------------------------
@@ -139,14 +152,24 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 
 @rate_limited("PORTAL_SLOTS_RATE", method="GET")
 def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
+    """The times of a service. For a visit at the customer's address the page asks for the postcode
+    first; given one the geocoder finds, the times are those an officer can travel to, the ones fitting
+    the officers' rounds best marked recommended. A postcode it cannot find is a form error and no times."""
     appointment_type = access_bookable_type(request, slug)
+    case_token = _case_token(request.GET.get("case"), request)
+    place_form, place = visit_place(request.GET, appointment_type, tenant_id=request.tenant.pk)
+    if place_form is not None and place_form.is_bound and place is None:
+        context = {"appointment_type": appointment_type, "place_form": place_form, "case_token": case_token}
+        return render(request, "bookings/portal/service.html", context, status=422)
     return slot_picker_response(
         request,
         appointment_type,
         template="bookings/portal/service.html",
         action=reverse("bookings:hold", args=[slug]),
         base=reverse("bookings:service", args=[slug]),
-        case_token=_case_token(request.GET.get("case"), request),
+        case_token=case_token,
+        place_form=place_form,
+        place=place,
     )
 
 
@@ -155,6 +178,7 @@ def service_slots(request: HttpRequest, slug: str) -> HttpResponse:
 def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     appointment_type = access_bookable_type(request, slug)
     case_token = _case_token(request.POST.get("case"), request)
+    place_form, place = visit_place(request.POST, appointment_type, tenant_id=request.tenant.pk)
 
     def picker(**problem: Any) -> HttpResponse:
         return slot_picker_response(
@@ -164,12 +188,16 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
             action=reverse("bookings:hold", args=[slug]),
             base=reverse("bookings:service", args=[slug]),
             case_token=case_token,
+            place_form=place_form if place is not None else None,
+            place=place,
             **problem,
         )
 
     form = SlotForm(request.POST)
     if not form.is_valid():
         return picker(problem=_("Choose a time from the list."), status=400)
+    if place_form is not None and place_form.is_bound and place is None:
+        return picker(problem=_("Enter the postcode of the address to visit again."), status=400)
     starts_at = form.cleaned_data["start"]
     if same := _live_hold(request, appointment_type, starts_at):
         _case_keep(request, same.reference, case_token)
@@ -180,6 +208,7 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
             starts_at=starts_at,
             channel=Channel.PORTAL,
             client=client_of(request),
+            point=place.point if place is not None else None,
         )
     except TooManyHolds as error:
         return too_many_requests(request, retry_at=error.retry_at, reason=error.message)
@@ -190,6 +219,12 @@ def service_hold(request: HttpRequest, slug: str) -> HttpResponse:
     _release_other_holds(request, keep=booking)
     request.session[HOLDS] = [*request.session.get(HOLDS, [])[-9:], booking.reference]
     _case_keep(request, booking.reference, case_token)
+    if place is not None and place_form is not None:
+        places = request.session.get(PLACES, {})
+        request.session[PLACES] = {
+            **dict(list(places.items())[-9:]),
+            booking.reference: place_form.cleaned_data["postcode"],
+        }
     return redirect("bookings:details", reference=booking.reference)
 
 
@@ -207,8 +242,23 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
     context: dict[str, Any] = {"booking": booking, "appointment_type": appointment_type}
     confirm_key = _confirm_key(request, reference)
     case_token = request.session.get(CASES, {}).get(reference, "")
+    chosen_for = request.session.get(PLACES, {}).get(reference, "") if booking.latitude is not None else ""
     if request.method == "POST":
         form = DetailsForm(request.POST, appointment_type=appointment_type)
+        if (
+            form.is_valid()
+            and chosen_for
+            and postcode_key(form.cleaned_data["postcode"]) != postcode_key(chosen_for)
+        ):
+            # The time was checked for travel to that postcode: a visit elsewhere needs its own check.
+            form.add_error(
+                "postcode",
+                _(
+                    "This time was chosen for a visit at %(postcode)s. "
+                    "To book a visit elsewhere, choose a time again."
+                )
+                % {"postcode": chosen_for},
+            )
         if form.is_valid():
             case_reference, case_kind = _case_of(case_token, request)
             try:
@@ -243,7 +293,10 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("bookings:confirmation", args=[reference]), status=303)
         return render(request, "bookings/portal/details.html", {**context, "form": form}, status=422)
     draft = drafts.get(draft_key, {})
-    form = DetailsForm(initial={**draft, "submission": confirm_key}, appointment_type=appointment_type)
+    initial = {**draft, "submission": confirm_key}
+    if chosen_for:
+        initial["postcode"] = chosen_for
+    form = DetailsForm(initial=initial, appointment_type=appointment_type)
     return render(request, "bookings/portal/details.html", {**context, "form": form})
 
 
@@ -305,6 +358,7 @@ def manage_reschedule(request: HttpRequest, token: str) -> HttpResponse:
             booking=booking,
             token=token,
             ignore=[booking.pk],
+            place=visit_place_of(booking),
             **problem,
         )
 
@@ -431,6 +485,7 @@ class SlotChoice:
     time: str
     day: str
     seats_left: int
+    recommended: bool = False
 
 
 def slot_picker_response(
@@ -445,10 +500,13 @@ def slot_picker_response(
     status: int = 200,
     week: datetime | None = None,
     ignore: list[int] | None = None,
+    place: Place | None = None,
     **extra: Any,
 ) -> HttpResponse:
-    """The week-by-week slot picker, as a full page or (for htmx) just its partial."""
+    """The week-by-week slot picker, as a full page or (for htmx) just its partial. With `place` (a visit
+    at the customer's address), only times an officer can travel to, the best marked recommended."""
     now = timezone.now()
+    point = place.point if place is not None and travel_applies(appointment_type, place.point) else None
     tz = appointment_type.tenant.zone
     today = now.astimezone(tz).date()
     this_monday = today - timedelta(days=today.weekday())
@@ -461,10 +519,10 @@ def slot_picker_response(
     )
     if week_problem:
         problem, status = problem or week_problem, 400
-    slot_days, has_slots = _week_slot_days(appointment_type, monday, now, ignore or ())
+    slot_days, has_slots = _week_slot_days(appointment_type, monday, now, ignore or (), point)
     first = None
     if not has_slots:
-        found = earliest_slot(appointment_type, now=now)
+        found = earliest_slot(appointment_type, now=now, point=point)
         first = found.start.astimezone(tz).date() if found else None
     horizon = (now + timedelta(days=appointment_type.horizon_days)).astimezone(tz).date()
     context = {
@@ -483,8 +541,15 @@ def slot_picker_response(
         "zone_name": appointment_type.tenant.time_zone,
         # What the week links carry on (a portal case link; the staff flow passes its own).
         "carry": f"&case={quote(extra['case_token'])}" if extra.get("case_token") else "",
+        "travel_aware": point is not None,
+        "place": place,
         **extra,
     }
+    place_form = extra.get("place_form")
+    if point is not None and place_form is not None and place_form.is_bound:
+        # The week links and the chosen time carry the postcode the times were found for.
+        context["postcode"] = place_form.cleaned_data["postcode"]
+        context["carry"] += f"&postcode={quote(context['postcode'])}"
     name = f"{template}#slot-picker" if request.htmx and not request.htmx.boosted else template
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
@@ -492,7 +557,11 @@ def slot_picker_response(
 
 
 def _week_slot_days(
-    appointment_type: AppointmentType, monday: date, now: datetime, ignore: Collection[int]
+    appointment_type: AppointmentType,
+    monday: date,
+    now: datetime,
+    ignore: Collection[int],
+    point: Point | None = None,
 ) -> tuple[SafeString, bool]:
     """The week's days with their slot buttons (no CSRF token: the form around them is the caller's), and
     whether there is any slot.
@@ -501,6 +570,7 @@ def _week_slot_days(
     the type, the week and the language, for as long as `available_slots_stable` says the slots stay right:
     a configuration change or a booking moves the versions on in its own transaction, so no committed
     booking's time is offered from the cache. A reschedule (`ignore`) and a transaction compute afresh.
+    Travel-aware weeks (`point`) are kept per point: the same versions say when their inputs change.
     """
     tz = appointment_type.tenant.zone
     start = datetime.combine(monday, time(0), tzinfo=tz)
@@ -517,6 +587,7 @@ def _week_slot_days(
                 appointment_type.pk,
                 monday.isoformat(),
                 translation.get_language(),
+                f"{point.latitude:.6f},{point.longitude:.6f}" if point is not None else "",
             )
         )
         try:
@@ -526,10 +597,10 @@ def _week_slot_days(
         if kept is not None and now.timestamp() < kept[2]:
             return mark_safe(kept[0]), kept[1]  # rendered by our own template, below
     if ignore:
-        slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore)
+        slots = available_slots(appointment_type, start, end, now=now, ignore_booking_ids=ignore, point=point)
         stable_until = now
     else:
-        slots, stable_until = available_slots_stable(appointment_type, start, end, now=now)
+        slots, stable_until = available_slots_stable(appointment_type, start, end, now=now, point=point)
     html = render_to_string("bookings/portal/_slot_days.html", {"days": _slot_choices(slots, monday, tz)})
     seconds = min(settings.SLOT_WEEK_CACHE_SECONDS, int((stable_until - now).total_seconds()))
     if key and seconds > 0:
@@ -558,6 +629,7 @@ def _slot_choices(slots: list[AvailableSlot], monday: date, tz: Any) -> list[tup
                 time=f"{local.hour % 12 or 12}:{local.minute:02d}{pm if local.hour > 11 else am}",
                 day=day_names[day],
                 seats_left=slot.seats_left,
+                recommended=slot.recommended,
             )
         )
     return sorted(by_day.items())
@@ -586,6 +658,43 @@ def _requested_week(
     if monday > horizon:
         return this_monday, _("That week is too far ahead to book yet. Here are this week's times.")
     return monday, ""
+
+
+def visit_place(
+    data: Any, appointment_type: AppointmentType, *, tenant_id: int
+) -> tuple[VisitPlaceForm | None, Place | None]:
+    """For a visit at the customer's address, the postcode form (bound when `data` has a postcode) and
+    the place the geocoder finds for it; a postcode it cannot find is an error on the form. (None, None)
+    for other types."""
+    if appointment_type.location_mode != LocationMode.CUSTOMER_ADDRESS or appointment_type.is_group_session:
+        return None, None
+    form = VisitPlaceForm(data if "postcode" in data else None)
+    if not form.is_bound or not form.is_valid():
+        return form, None
+    place = place_of(form.cleaned_data["postcode"], tenant_id=tenant_id)
+    if place is None:
+        form.add_error(
+            "postcode",
+            _("We cannot find that postcode in the area we cover. Check it, or call us to book."),
+        )
+    return form, place
+
+
+def place_of(query: str, *, tenant_id: int) -> Place | None:
+    """The place the geocoder finds for an address or postcode; None when it finds none or fails (a
+    geocoding service that is down must not break booking)."""
+    if not query.strip():
+        return None
+    try:
+        return geocoder().geocode(tenant_id=tenant_id, query=query)
+    except Exception:
+        logger.warning("geocoder failed: the place is taken as unknown", exc_info=True)
+        return None
+
+
+def visit_place_of(booking: Booking) -> Place | None:
+    point = booking_point(booking)
+    return Place(booking.location, point) if point is not None else None
 
 
 def customer_may_change(booking: Booking, now: datetime | None = None) -> bool:

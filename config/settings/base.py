@@ -401,7 +401,15 @@ TRAVEL_MATRIX_OPTIONS: dict[str, object] = (
 )
 TRAVEL_MATRIX_BATCH = env.int("TRAVEL_MATRIX_BATCH", default=100)  # points a side per request
 TRAVEL_CACHE_SECONDS = env.int("TRAVEL_CACHE_SECONDS", default=7 * 24 * 3600)
+# Travel-aware slots (bookings.availability.travel): of each day's slots for a visit at the customer's
+# address, at most this share (at least one), and only those adding at most this many minutes more travel
+# than the day's least, are marked recommended.
+TRAVEL_RECOMMENDED_SHARE = env.float("TRAVEL_RECOMMENDED_SHARE", default=0.2)
+TRAVEL_RECOMMENDED_MARGIN_MINUTES = env.int("TRAVEL_RECOMMENDED_MARGIN_MINUTES", default=10)
 HTTP_SERVICE_TIMEOUT_SECONDS = env.float("HTTP_SERVICE_TIMEOUT_SECONDS", default=10.0)
+# A gazetteer CSV (admin upload or `manage.py import_gazetteer`): at most this many rows and bytes.
+GAZETTEER_MAX_ROWS = env.int("GAZETTEER_MAX_ROWS", default=100_000)
+GAZETTEER_MAX_BYTES = env.int("GAZETTEER_MAX_BYTES", default=32 * 1024 * 1024)
 # Map tiles for the diary's route map: a URL template ({z}/{x}/{y}); empty draws the stops and the route on
 # a plain background (no tile server is called).
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
@@ -412,3 +420,5 @@ ALLOCATION_SOLVER_SECONDS = env.float("ALLOCATION_SOLVER_SECONDS", default=8.0)
 ALLOCATION_MAX_DAYS = env.int("ALLOCATION_MAX_DAYS", default=28)
 ALLOCATION_MAX_VISITS = env.int("ALLOCATION_MAX_VISITS", default=600)
 ALLOCATION_PLAN_RATE = env.str("ALLOCATION_PLAN_RATE", default="6/m")
+# A draft plan older than this refuses to be accepted (the diary may have moved on): make a new one.
+ALLOCATION_PLAN_STALE_MINUTES = env.int("ALLOCATION_PLAN_STALE_MINUTES", default=120)

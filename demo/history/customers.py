@@ -15,13 +15,13 @@ from demo.diaries import (
     FIRST_NAMES,
     FOOD,
     JOINT,
-    POSTCODE_LETTERS,
     SAFETY,
     STREETS,
     SURNAMES,
     TOWNS,
     WORKPLACES,
 )
+from demo.places import DemoPostcodes
 
 from .rows import _Visit
 
@@ -34,6 +34,7 @@ class _Customers:
         self.tenant = tenant
         self.rng = rng
         self.towns = TOWNS.get(tenant.slug, TOWNS["northshire"])
+        self.postcodes = DemoPostcodes()
         existing = list(Customer.objects.values_list("email", "phone"))
         self.emails = {e.lower() for e, _p in existing if e}
         taken = {p for _e, p in existing if p}
@@ -63,8 +64,7 @@ class _Customers:
             business = (rng.choice(WORKPLACES), "")
         first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
         town, outwards = rng.choice(self.towns)
-        inward = f"{rng.randint(1, 9)}{rng.choice(POSTCODE_LETTERS)}{rng.choice(POSTCODE_LETTERS)}"
-        postcode = f"{rng.choice(outwards)} {inward}"
+        postcode = self.postcodes.pick(rng, outwards)
         line_1 = f"{rng.randint(1, 120)} {rng.choice(STREETS)}"
         if business:
             line_1 = f"{business[0]}, {line_1}"

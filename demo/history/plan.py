@@ -489,6 +489,8 @@ class _Seeder:
         booking.notes = URGENT_NOTES[name] if urgent else notes
         if appointment_type.location_mode == LocationMode.CUSTOMER_ADDRESS:
             booking.location = customer.address
+            if point := self.customers.postcodes.point(customer.postcode):
+                booking.latitude, booking.longitude = point.latitude, point.longitude
         elif appointment_type.location_mode == LocationMode.OFFICE:
             booking.location = appointment_type.office_address
         if name in CASE_KINDS and (urgent or rng.random() < CASE_SHARE[name]):

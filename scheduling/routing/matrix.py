@@ -12,6 +12,15 @@ from typing import Protocol
 from .problem import Point
 
 EARTH_RADIUS_METRES = 6_371_008.8
+# What a backend answers for a pair no road joins (an island, a closed network): far longer than any working
+# day, so a solver never plans that leg, yet small enough to add up without overflow.
+UNREACHABLE_SECONDS = 10 * 24 * 3600
+UNREACHABLE_METRES = 10_000_000
+
+
+class TravelMatrixUnavailable(Exception):
+    """The travel service could not answer (unreachable, an error status, an answer of the wrong shape).
+    Callers catch it to fall back (e.g. to `StraightLine`) or to tell the user to try again later."""
 
 
 class TravelMatrix(Protocol):

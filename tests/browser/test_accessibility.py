@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from bookings.models import Booking
 from bookings.services import booking_cancel
+from integrations.models import GazetteerEntry
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -34,6 +35,27 @@ def slot_picker_time_taken(portal, page: Page) -> None:
     portal.booked(portal.at(1, 10))
     portal.slot_button(page, portal.at(1, 10)).click()
     expect(page.locator(".error-summary button.slot").first).to_be_visible()
+
+
+def slot_picker_postcode_not_found(portal, page: Page) -> None:
+    portal.open_slot_picker(page)
+    page.get_by_label("Postcode of the address to visit").fill("ZZ9 9ZZ")
+    page.get_by_role("button", name="Show times").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def slot_picker_recommended(portal, page: Page) -> None:
+    with scope(tenant=portal.tenant):
+        GazetteerEntry.objects.get_or_create(
+            tenant=portal.tenant,
+            key="nt11aa",
+            defaults={"label": "NT1 1AA", "latitude": 52.0, "longitude": -1.0},
+        )
+    portal.open_slot_picker(page)
+    page.get_by_label("Postcode of the address to visit").fill("NT1 1AA")
+    page.get_by_role("button", name="Show times").click()
+    portal.next_week(page)
+    expect(page.locator("button.slot .tag").first).to_have_text("Recommended")
 
 
 def details(portal, page: Page) -> None:
@@ -126,6 +148,8 @@ PAGES: dict[str, Callable[..., None]] = {
         slot_picker,
         slot_picker_next_week,
         slot_picker_time_taken,
+        slot_picker_postcode_not_found,
+        slot_picker_recommended,
         details,
         details_with_errors,
         details_hold_lapsed,

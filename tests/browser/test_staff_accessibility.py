@@ -15,9 +15,11 @@ from django_scopes import scope
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership, Officer, Role
-from bookings.models import Booking
+from bookings.models import Booking, InspectionVisit
 from bookings.services import booking_cancel, booking_create
+from bookings.services.allocation_plans import plan_create, visit_create
 from integrations.models import CalendarConnection, ConnectionStatus, SyncDirection, SyncError
+from scheduling.models import WorkingPattern
 from tests import builders as b
 from tests.factories import MembershipFactory
 
@@ -121,6 +123,17 @@ def officer_diary(view: str) -> Callable[[Staff, Page], None]:
         expect(page.get_by_text("Food hygiene inspection").first).to_be_visible()
 
     return visit
+
+
+def officer_diary_route(staff: Staff, page: Page) -> None:
+    """Today's appointment on the map, from a depot: the route list and its map."""
+    with scope(tenant=staff.portal.tenant):
+        WorkingPattern.objects.filter(officer=staff.officer).update(
+            start_label="Depot", start_latitude=54.60, start_longitude=-5.93
+        )
+        Booking.objects.filter(pk=staff.today.pk).update(latitude=54.62, longitude=-5.90)
+    page.goto(f"{staff.url}/staff/officers/{staff.officer.pk}/diary/?view=day")
+    expect(page.locator(".route-map .route-map__marker")).to_have_count(2)
 
 
 def day_sheet(staff: Staff, page: Page) -> None:
@@ -257,6 +270,55 @@ def block_booking_with_errors(staff: Staff, page: Page) -> None:
     expect(page.locator(".error-summary")).to_be_visible()
 
 
+def programme(staff: Staff) -> list[InspectionVisit]:
+    """Three open visits of the inspection programme, due within a fortnight, near the officers."""
+    tenant = staff.portal.tenant
+    with scope(tenant=tenant):
+        return [
+            visit_create(
+                tenant=tenant,
+                actor=None,
+                premises=f"Cafe {n}",
+                address=f"{n} High Street, Northtown NT1 1AA",
+                latitude=54.33 + n / 1000,
+                longitude=-1.43,
+                appointment_type=staff.portal.service,
+                duration_minutes=60,
+                due_by=staff.portal.next_monday + timedelta(days=4),
+                contact_email=f"cafe{n}@example.org",
+            )
+            for n in range(1, 4)
+        ]
+
+
+def inspection_programme(staff: Staff, page: Page) -> None:
+    programme(staff)
+    page.goto(f"{staff.url}/staff/visits/")
+    expect(page.get_by_role("link", name="Cafe 1")).to_be_visible()
+
+
+def visit_new_with_errors(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/visits/new/")
+    page.get_by_role("button", name="Save the visit").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def allocation(staff: Staff, page: Page) -> None:
+    page.goto(f"{staff.url}/staff/allocation/")
+
+
+def allocation_plan(staff: Staff, page: Page) -> None:
+    programme(staff)
+    tenant = staff.portal.tenant
+    monday = staff.portal.next_monday
+    with scope(tenant=tenant):
+        plan = plan_create(
+            tenant=tenant, first_day=monday, last_day=monday + timedelta(days=4), actor=None, seconds=0.2
+        )
+    page.goto(f"{staff.url}/staff/allocation/{plan.pk}/")
+    expect(page.get_by_role("button", name="Accept and book these visits")).to_be_visible()
+
+
 def reports(staff: Staff, page: Page) -> None:
     page.goto(f"{staff.url}/staff/reports/")
     expect(page.get_by_role("heading", level=2, name="Service delivery")).to_be_visible()
@@ -290,6 +352,7 @@ PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "officer diary day": ("manager", officer_diary("day")),
     "officer diary week": ("manager", officer_diary("week")),
     "officer diary agenda": ("manager", officer_diary("agenda")),
+    "officer diary day with its route map": ("manager", officer_diary_route),
     "day sheet": ("officer", day_sheet),
     "case search": ("officer", case_search),
     "case search not found": ("manager", case_search_not_found),
@@ -311,6 +374,10 @@ PAGES: dict[str, tuple[str | None, Callable[[Staff, Page], None]]] = {
     "block booking": ("customer service", block_booking),
     "block booking with errors": ("customer service", block_booking_with_errors),
     "book for a caller": ("customer service", book_start),
+    "inspection programme": ("manager", inspection_programme),
+    "visit new with errors": ("manager", visit_new_with_errors),
+    "allocation": ("administrator", allocation),
+    "allocation plan": ("manager", allocation_plan),
     "reports": ("manager", reports),
     "reports, a year by htmx, data table open": ("manager", reports_filtered_by_htmx),
     "reports with errors": ("manager", reports_with_errors),

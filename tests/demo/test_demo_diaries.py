@@ -131,6 +131,9 @@ def test_seed_demo_fills_a_fortnight_of_valid_work_once(db) -> None:
             assert all(b.case_kind for b in bookings if b.case_reference)
             food = [b for b in bookings if b.appointment_type.name == "Food hygiene inspection"]
             assert all(b.location and b.answers["What kind of food business is it?"] for b in food)
+            # Every visit at a customer's address is placed (its postcode's point in the demo gazetteer).
+            on_site = [b for b in bookings if b.appointment_type.location_mode == "customer_address"]
+            assert on_site and all(b.latitude is not None and b.longitude is not None for b in on_site)
             assert any(b.accessibility_needs for b in bookings)
             customers = list(Customer.objects.all())
             assert all(c.email.endswith(("@example.org", "@example.com")) for c in customers)

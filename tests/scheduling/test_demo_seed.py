@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo tenants get their scheduling configuration, once."""
+"""`manage.py seed_demo`: the demo tenants get their scheduling configuration and places, once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import time_machine
 from django.core.management import call_command
 from django_scopes import scope, scopes_disabled
 
-from accounts.models import Tenant
+from accounts.models import Officer, Tenant
+from integrations.models import GazetteerEntry
+from scheduling.locations import geocoder
 from scheduling.models import (
     Absence,
     AllocationStrategy,
@@ -22,6 +24,7 @@ from scheduling.models import (
     WorkingInterval,
     WorkingPattern,
 )
+from scheduling.selectors import officer_day_bases
 
 SEEDED_MODELS = [
     Category,
@@ -81,6 +84,19 @@ def test_every_demo_tenant_gets_the_default_categories_and_its_configuration(db)
             assert sorted(Resource.objects.values_list("name", flat=True)) == ["Pool car", "Room 1", "Room 2"]
             assert Holiday.objects.filter(date=date(2026, 12, 28)).exists()
             assert Holiday.objects.filter(date__year=2027).count() == 6
+
+            # Officers live and start their days at places of the demo gazetteer: two at the office, two
+            # at home, in different towns.
+            assert GazetteerEntry.objects.count() > 150
+            officers = list(Officer.objects.order_by("pk"))
+            assert all(o.home_base and o.home_latitude is not None for o in officers)
+            monday = date(2026, 7, 6)
+            bases = officer_day_bases([o.pk for o in officers], monday, monday)
+            starts = [bases[(o.pk, monday)].start for o in officers]
+            office = geocoder().geocode(tenant_id=tenant.pk, query="Council Offices")
+            assert office is not None and all(s is not None for s in starts)
+            assert [s.point == office.point for s in starts] == [True, False, True, False]
+            assert len({s.point for s in starts}) == 3
 
 
 def test_demo_appointment_types_hold_their_rules(db) -> None:

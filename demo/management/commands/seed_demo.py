@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -13,6 +14,8 @@ from accounts.models import Role, Skill, Team, Tenant, User
 from accounts.services import member_add, officer_create, tenant_create
 from demo.diaries import seed_diaries
 from demo.history import seed_history
+from demo.places import place_of, seed_gazetteer
+from demo.programme import seed_programme
 from demo.scheduling import seed_scheduling
 from demo.series import seed_series
 
@@ -35,6 +38,9 @@ OFFICERS = [
     ("Jordan Lee", ["Licensing"], "Licensing"),
     ("Priya Shah", ["Health and safety"], "Environmental Health"),
 ]
+# Where each officer lives (a town-centre postcode of the demo gazetteer, by outward code's number: "NS3",
+# "SV3"); `seed_scheduling` starts some of their days at the office instead.
+OFFICER_HOME_DISTRICTS = [3, 4, 2, 5]
 
 
 class Command(BaseCommand):
@@ -96,6 +102,7 @@ class Command(BaseCommand):
             tenant.save(update_fields=["welsh_enabled"])
         domain = spec["slug"]
         with scope(tenant=tenant):
+            seed_gazetteer(tenant)
             for role, local in [
                 (Role.ADMINISTRATOR, "admin"),
                 (Role.CUSTOMER_SERVICE, "service"),
@@ -116,17 +123,24 @@ class Command(BaseCommand):
                 name: Team.objects.create(tenant=tenant, name=name)
                 for name in ["Environmental Health", "Licensing"]
             }
+            area = "NS" if spec["slug"] == "northshire" else "SV"
             for index, (name, skill_names, team) in enumerate(OFFICERS, start=1):
-                officer_create(
+                home = f"{area}{OFFICER_HOME_DISTRICTS[index - 1]} 1AA"
+                officer = officer_create(
                     tenant=tenant,
                     email=f"officer{index}@{domain}.example",
                     full_name=name,
                     skills=[skills[s] for s in skill_names],
                     team=teams[team],
-                    home_base="Council Offices",
+                    home_base=home,
                     password=DEMO_PASSWORD,
                 )
+                if place := place_of(tenant, home):
+                    officer.home_latitude = Decimal(f"{place.point.latitude:.6f}")
+                    officer.home_longitude = Decimal(f"{place.point.longitude:.6f}")
+                    officer.save(update_fields=["home_latitude", "home_longitude"])
             seed_scheduling(tenant)
+            seed_programme(tenant)
             if diaries:
                 seed_diaries(tenant)
                 seed_series(tenant)
