@@ -297,8 +297,11 @@ def test_a_neighbour_committed_during_placement_makes_the_slot_unavailable(tenan
             finally:
                 connection.close()
 
+        rival_started = []
+
         def lock_after_a_rival(officer_ids, resource_ids):
-            if not raced:  # the first caller (ours) lets the rival through first; the rival locks normally
+            if not rival_started:  # the first caller (ours) lets the rival through first; it locks normally
+                rival_started.append(True)
                 thread = threading.Thread(target=neighbour)
                 thread.start()
                 thread.join()
