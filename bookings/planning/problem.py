@@ -10,7 +10,11 @@ the stop does. Vehicles:
   of the visits asked about; the shift runs from the day's first open minute to its last, and the gaps
   between are breaks. Time before `now` is not open.
 - an existing appointment with a place is a stop pinned to its officer at its own time (the officer travels
-  to it); one without a place (office, phone), or one that does not fit the day cleanly, is a break.
+  to it); one without a place (office, phone), or one that does not fit the day cleanly, is a break. When
+  the day's first such stop is too far from the start point to reach by the shift's start (or the last too
+  far from the end point to be back by its end), the officer leaves earlier (comes back later) for it: the
+  shift grows by the drive, as a break, so that no visit is served outside working time while the solver
+  can still keep the appointment on the route instead of leaving it out.
 - the day starts and ends at the pattern's or the officer's home base; without one, at a place with no
   travel to or from anywhere.
 
@@ -237,7 +241,7 @@ def allocation_problem(
             )
         )
 
-    problem = _with_travel(list(points), vehicles, stops)
+    problem = _reaching_the_diary(_with_travel(list(points), vehicles, stops))
     return Allocation(
         problem=problem,
         origin=origin,
@@ -287,6 +291,30 @@ def _prize(visit: InspectionVisit, first: date, last: date) -> int:
     urgency = "overdue" if visit.due_by < first else "due" if visit.due_by <= last else "later"
     weight = PRIORITY_WEIGHT.get(visit.priority, 2)  # type: ignore[call-overload]
     return PRIZE_METRES * weight * URGENCY[urgency]
+
+
+def _reaching_the_diary(problem: Problem) -> Problem:
+    """Each vehicle's shift grown, as breaks, by the drive to a first pinned stop it could not reach by the
+    shift's start and from a last one it could not leave in time to be back by the shift's end."""
+    vehicles = []
+    for vehicle in problem.vehicles:
+        own = sorted(
+            (s for s in problem.stops if s.officer is not None and s.officer == vehicle.officer),
+            key=lambda s: s.windows[0][0],
+        )
+        own = [s for s in own if vehicle.shift[0] <= s.windows[0][0] <= vehicle.shift[1] - s.duration]
+        shift, extra = vehicle.shift, []
+        if own:
+            first, last = own[0], own[-1]
+            leave = first.windows[0][0] - problem.durations[vehicle.start][first.point]
+            back = last.windows[0][0] + last.duration + problem.durations[last.point][vehicle.end]
+            if leave < shift[0]:
+                extra.append((leave, shift[0]))
+            if back > shift[1]:
+                extra.append((shift[1], back))
+            shift = (min(shift[0], leave), max(shift[1], back))
+        vehicles.append(replace(vehicle, shift=shift, breaks=tuple(sorted([*vehicle.breaks, *extra]))))
+    return replace(problem, vehicles=tuple(vehicles))
 
 
 def _with_travel(real: list[Point], vehicles: list[Vehicle], stops: list[Stop]) -> Problem:

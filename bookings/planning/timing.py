@@ -69,7 +69,7 @@ def _walk(problem: Problem, vehicle: Vehicle, order: list[int], snap: Snap) -> t
         if _fixed(stop):
             start = stop.windows[0][0]
         else:
-            found = _earliest(stop, vehicle, arrival, snap)
+            found = _earliest(stop, vehicle, arrival, snap, _diary(problem, order))
             if found is None or not _reaches_next_fixed(problem, order[position + 1 :], stop, found):
                 return calls, [k]
             start = found
@@ -78,12 +78,24 @@ def _walk(problem: Problem, vehicle: Vehicle, order: list[int], snap: Snap) -> t
     return calls, []
 
 
-def _earliest(stop: Stop, vehicle: Vehicle, arrival: int, snap: Snap) -> int | None:
+def _diary(problem: Problem, order: Sequence[int]) -> list[tuple[int, int]]:
+    """The service times of the fixed stops of `order`: no visit is served over them, whatever the order."""
+    return [
+        (s.windows[0][0], s.windows[0][0] + s.duration)
+        for s in (problem.stops[k] for k in order)
+        if _fixed(s)
+    ]
+
+
+def _earliest(
+    stop: Stop, vehicle: Vehicle, arrival: int, snap: Snap, fixed: Sequence[tuple[int, int]] = ()
+) -> int | None:
     latest_by_shift = vehicle.shift[1] - stop.duration
+    busy = [*vehicle.breaks, *fixed]
     for lo, hi in sorted(stop.windows):
         start = snap(stop, max(arrival, lo, vehicle.shift[0]))
         while start <= min(hi, latest_by_shift):
-            clash = next((b for b in vehicle.breaks if start < b[1] and b[0] < start + stop.duration), None)
+            clash = next((b for b in busy if start < b[1] and b[0] < start + stop.duration), None)
             if clash is None:
                 return start
             start = snap(stop, clash[1])
@@ -109,19 +121,17 @@ def on_grid(
     """Every route (vehicle index -> stop indices in order) timed by `fit`; then each stop left waiting (the
     solver's unassigned, and whatever timing dropped), most valuable first, inserted where it adds the
     fewest metres without dropping anything. Returns the timed routes and the stops still left out."""
-    fitted = {v: fit(problem, problem.vehicles[v], order, snap) for v, order in routes.items()}
-    for v in range(len(problem.vehicles)):
-        if v not in fitted:
-            pinned = [
-                k
-                for k, s in enumerate(problem.stops)
-                if _fixed(s) and s.officer == problem.vehicles[v].officer
-            ]
-            own = [k for k in pinned if _within(problem.stops[k], problem.vehicles[v])]
-            fitted[v] = fit(
-                problem, problem.vehicles[v], sorted(own, key=lambda k: problem.stops[k].windows[0]), snap
-            )
-    left = [*waiting, *(k for f in fitted.values() for k in f.dropped if not _fixed(problem.stops[k]))]
+    # Every officer-day is timed with all of its diary, whether or not the solver kept each appointment on
+    # the route (it leaves out one it cannot reach in time): a visit must never be planned over one.
+    fitted: dict[int, Fitted] = {}
+    for v, vehicle in enumerate(problem.vehicles):
+        order = list(routes.get(v, []))
+        for k in _own_fixed(problem, vehicle):
+            if k not in order:
+                order = _with_fixed(problem, vehicle, order, k, snap)
+        fitted[v] = fit(problem, vehicle, order, snap)
+    movable = (k for k in [*waiting, *(k for f in fitted.values() for k in f.dropped)])
+    left = list(dict.fromkeys(k for k in movable if not _fixed(problem.stops[k])))
     left.sort(key=lambda k: -(problem.stops[k].prize or 10**12))
     still: list[int] = []
     for k in left:
@@ -145,6 +155,24 @@ def on_grid(
         else:
             fitted[best[1]] = best[2]
     return fitted, still
+
+
+def _own_fixed(problem: Problem, vehicle: Vehicle) -> list[int]:
+    """The fixed stops of `vehicle`'s officer on its day, in time order."""
+    own = [
+        k
+        for k, s in enumerate(problem.stops)
+        if _fixed(s) and s.officer == vehicle.officer and _within(s, vehicle)
+    ]
+    return sorted(own, key=lambda k: problem.stops[k].windows[0])
+
+
+def _with_fixed(problem: Problem, vehicle: Vehicle, order: list[int], k: int, snap: Snap) -> list[int]:
+    """`order` with fixed stop `k` put where it drops the fewest stops, then adds the fewest metres."""
+    trials = [[*order[:at], k, *order[at:]] for at in range(len(order) + 1)]
+    timed = [fit(problem, vehicle, trial, snap) for trial in trials]
+    best = min(range(len(trials)), key=lambda n: (len(timed[n].dropped), _metres(timed[n])))
+    return trials[best]
 
 
 def _metres(fitted: Fitted) -> int:

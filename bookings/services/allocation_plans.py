@@ -29,6 +29,7 @@ from bookings.errors import BookingError
 from bookings.models import (
     AllocationEvent,
     AllocationPlan,
+    BookingAssignment,
     Channel,
     InspectionVisit,
     PlannedResult,
@@ -224,6 +225,10 @@ def plan_create(
     )
     rows, drives_home, dropped = _planned_rows(allocation, solution)
     left_out = dict(allocation.left_out)
+    clashing = _over_the_diary(rows)
+    for row in clashing:
+        rows.remove(row)
+        left_out[row.visit_id] = _("It would overlap an appointment already in the officer's diary.")
     for visit_id in dropped:
         left_out[visit_id] = _("It did not fit between the booking times once travel was added.")
     placed = {row.visit_id for row in rows}
@@ -249,6 +254,10 @@ def plan_create(
             row.plan = plan
             row.tenant = tenant
         PlannedVisit.objects.bulk_create(rows)
+        if clashing:
+            for officer_id, moment in {(row.officer_id, row.starts_at) for row in clashing}:
+                _retime(plan, officer_id, moment, now)
+            plan.save(update_fields=["drives_home"])
         _event(
             tenant.pk,
             "plan_created",
@@ -291,6 +300,34 @@ def _planned_rows(
     unassigned = set(solution.unassigned)
     dropped = [problem.stops[k].key[1] for k in still if problem.stops[k].key not in unassigned]  # type: ignore[index]
     return rows, drives, dropped
+
+
+def _over_the_diary(rows: list[PlannedVisit]) -> list[PlannedVisit]:
+    """The planned visits (with their buffers) that overlap an active appointment of their officer: timing
+    keeps clear of the diary, so none should; this is the last check before a plan proposes one. One query."""
+    if not rows:
+        return []
+    spans = {
+        row.visit_id: (
+            row.starts_at - timedelta(minutes=row.visit.appointment_type.buffer_before_minutes),
+            row.ends_at + timedelta(minutes=row.visit.appointment_type.buffer_after_minutes),
+        )
+        for row in rows
+    }
+    taken: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for officer_id, occupied in BookingAssignment.objects.filter(
+        is_active=True,
+        officer_id__in={row.officer_id for row in rows},
+        occupied__overlap=(min(lo for lo, hi in spans.values()), max(hi for lo, hi in spans.values())),
+    ).values_list("officer_id", "occupied"):
+        taken[officer_id].append((occupied.lower, occupied.upper))
+    return [
+        row
+        for row in rows
+        if any(
+            spans[row.visit_id][0] < hi and lo < spans[row.visit_id][1] for lo, hi in taken[row.officer_id]
+        )
+    ]
 
 
 def _rows_for(allocation: Allocation, vehicle: Vehicle, calls: Iterable[Any]) -> list[PlannedVisit]:

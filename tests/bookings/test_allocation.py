@@ -16,6 +16,7 @@ from accounts.models import Officer
 from bookings.models import (
     AllocationEvent,
     Booking,
+    BookingAssignment,
     BookingEvent,
     BookingStatus,
     InspectionVisit,
@@ -24,8 +25,9 @@ from bookings.models import (
     PlanStatus,
     VisitStatus,
 )
+from bookings.planning import timing as timing_module
 from bookings.planning.problem import Allocation, allocation_problem
-from bookings.planning.timing import fit
+from bookings.planning.timing import fit, on_grid
 from bookings.services import booking_create
 from bookings.services.allocation_plans import (
     PlanError,
@@ -392,3 +394,66 @@ def test_timing_keeps_fixed_appointments_and_drops_what_cannot_reach_them() -> N
         quarter,
     )
     assert dropped.dropped == (1,) and [c.stop for c in dropped.calls] == [0]
+
+
+@pytest.mark.parametrize("timing", ["as is", "blind to the diary"])
+def test_a_plan_never_puts_a_visit_over_an_appointment_the_officer_cannot_reach_from_home(
+    world, timing, monkeypatch
+) -> None:
+    """Regression: a diary appointment starting soon after the shift, too far from home to reach in time, was
+    dropped by the solver as unassigned; timing then did not know it was there and planned visits over it.
+    With timing made blind to the diary again, plan_create's last check must still leave such visits out."""
+    if timing == "blind to the diary":
+        monkeypatch.setattr(timing_module, "_own_fixed", lambda problem, vehicle: [])
+        monkeypatch.setattr(timing_module, "_diary", lambda problem, order: [])
+    tenant, officer = world["tenant"], world["first"]
+    buffered = b.appointment_type(
+        tenant, slug="buffered", granularity_minutes=15, buffer_before_minutes=15, buffer_after_minutes=15
+    )
+    customer = b.customer(tenant)
+    with scope(tenant=tenant):
+        # 09:15–10:45 with its buffers, 40 minutes from the depot; then 13:45–15:15, 30 minutes away.
+        for hour, minute, latitude in [(9, 30, BASE.latitude + 0.040), (14, 0, BASE.latitude + 0.030)]:
+            booked = booking_create(
+                appointment_type=buffered,
+                starts_at=at(MONDAY, hour, minute),
+                customer=customer,
+                now=NOW,
+                officer_ids=[officer.pk],
+            )
+            Booking.objects.filter(pk=booked.pk).update(latitude=latitude, longitude=BASE.longitude)
+    visits = [visit(world, n, due_by=MONDAY) for n in range(1, 13)]
+    with scope(tenant=tenant):
+        made = plan_create(tenant=tenant, first_day=MONDAY, last_day=MONDAY, actor=None, now=NOW, seconds=0.2)
+        rows = list(PlannedVisit.objects.filter(plan=made).order_by("officer_id", "starts_at"))
+        taken = list(BookingAssignment.objects.filter(is_active=True).values_list("officer_id", "occupied"))
+    assert rows and len(rows) + made.unassigned == len(visits)
+    reasons = {reason for _, reason in made.left_out}
+    if timing == "as is":  # timing itself keeps clear of the diary; the last check finds nothing
+        assert "It would overlap an appointment already in the officer's diary." not in reasons
+    for row in rows:
+        clashes = [
+            o
+            for who, o in taken
+            if who == row.officer_id and row.starts_at < o.upper and o.lower < row.ends_at
+        ]
+        assert not clashes, f"{row.starts_at:%H:%M}–{row.ends_at:%H:%M} overlaps {clashes}"
+    for a, z in itertools.pairwise(rows):
+        assert a.officer_id != z.officer_id or a.ends_at <= z.starts_at
+
+
+def test_timing_keeps_the_diary_the_solver_left_off_a_route() -> None:
+    hour = 3600
+    problem = Problem(
+        points=(BASE, BASE),
+        durations=((0, 1800), (1800, 0)),
+        distances=((0, 30000), (30000, 0)),
+        vehicles=(Vehicle(key="day", officer=7, start=0, end=0, shift=(9 * hour, 17 * hour)),),
+        stops=(
+            Stop(key=("booking", 1), point=1, duration=hour, windows=((11 * hour, 11 * hour),), officer=7),
+            Stop(key=("visit", 2), point=0, duration=hour, windows=((10 * hour + 1800, 11 * hour),), prize=1),
+        ),
+    )
+    # The solver's route has the visit alone (it left the appointment out as unassigned).
+    fitted, still = on_grid(problem, {0: [1]}, [], lambda stop, seconds: seconds)
+    assert [c.stop for c in fitted[0].calls] == [0] and still == [1]
