@@ -612,6 +612,8 @@ class InspectionVisit(TenantOwned):
 
 
 class PlanStatus(models.TextChoices):
+    PLANNING = "planning", _("Being planned")
+    FAILED = "failed", _("Could not be planned")
     DRAFT = "draft", _("Proposed")
     ACCEPTED = "accepted", _("Accepted")
     DISCARDED = "discarded", _("Discarded")
@@ -630,6 +632,7 @@ class AllocationPlan(TenantOwned):
     # home after its last visit (the legs to visits are on the planned visits).
     left_out = models.JSONField(default=list, blank=True)
     drives_home = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)  # why the worker could not make the plan (status failed)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -7,7 +7,9 @@ from celery import shared_task
 from accounts.models import Tenant
 from accounts.tasking import TenantTask
 
+from .models import AllocationPlan, PlanStatus
 from .services import (
+    allocation_plans,
     blocks,
     conflicts_flag_overdue,
     holds_expire,
@@ -71,3 +73,13 @@ def series_materialise(*, tenant_id: int, **kwargs: object) -> int:
 def block_customers_tell(*, tenant_id: int, event_ids: list[int], **kwargs: object) -> int:
     """Tells the customers of a big block booking, a chunk at a time (enqueued when the block commits)."""
     return blocks.block_customers_tell(event_ids=event_ids)
+
+
+@shared_task(base=TenantTask, name="bookings.allocation_plan_compute")
+def allocation_plan_compute(*, tenant_id: int, plan_id: int, **kwargs: object) -> str:
+    """Solves a plan a scheduler asked for (enqueued when the request commits); a plan no longer being
+    planned (computed already, or gone) is left as it is."""
+    plan = AllocationPlan.objects.filter(pk=plan_id, status=PlanStatus.PLANNING).first()
+    if plan is None:
+        return "skipped"
+    return allocation_plans.plan_compute(plan=plan).status

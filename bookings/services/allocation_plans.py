@@ -11,6 +11,7 @@ Every change writes an AllocationEvent in the same transaction.
 
 from __future__ import annotations
 
+import logging
 import time as clock
 from collections import defaultdict
 from collections.abc import Iterable
@@ -45,6 +46,8 @@ from scheduling.routing.solver import solve
 from .customers import customer_find_or_create
 from .history import booking_event_record
 from .lifecycle import booking_create
+
+logger = logging.getLogger(__name__)
 
 
 class PlanError(BookingError):
@@ -190,6 +193,46 @@ def plan_days_check(tenant: Tenant, first_day: date, last_day: date, now: dateti
         )
 
 
+def _plan_open(
+    *, tenant: Tenant, first_day: date, last_day: date, actor: User | None, now: datetime
+) -> AllocationPlan:
+    same_tenant_check(tenant)
+    plan_days_check(tenant, first_day, last_day, now)
+    plan = AllocationPlan.objects.create(
+        tenant=tenant,
+        first_day=first_day,
+        last_day=last_day,
+        status=PlanStatus.PLANNING,
+        created_by=actor,
+        created_at=now,
+    )
+    _event(
+        tenant.pk,
+        "plan_requested",
+        actor=actor,
+        now=now,
+        plan=plan,
+        after={"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
+    )
+    return plan
+
+
+@transaction.atomic
+def plan_request(
+    *, tenant: Tenant, first_day: date, last_day: date, actor: User | None, now: datetime | None = None
+) -> AllocationPlan:
+    """Checks the days (as `plan_days_check`) and stores a plan being planned; once this commits, enqueues
+    `bookings.allocation_plan_compute`, which solves it on a worker (see `plan_compute`). The request that
+    asks for a plan never waits for the solver."""
+    now = now or timezone.now()
+    plan = _plan_open(tenant=tenant, first_day=first_day, last_day=last_day, actor=actor, now=now)
+    from bookings.tasks import allocation_plan_compute  # the tasks import the services
+
+    task_kwargs = {"tenant_id": tenant.pk, "plan_id": plan.pk}
+    transaction.on_commit(lambda: allocation_plan_compute.apply_async(kwargs=task_kwargs), robust=True)
+    return plan
+
+
 def plan_create(
     *,
     tenant: Tenant,
@@ -199,12 +242,45 @@ def plan_create(
     now: datetime | None = None,
     seconds: float | None = None,
 ) -> AllocationPlan:
-    """Asks the solver to allocate the open visits that may be done in `first_day`..`last_day` (the most
-    urgent ALLOCATION_MAX_VISITS of them) across the active officers, within ALLOCATION_SOLVER_SECONDS, and
-    stores its proposal as a draft plan. Changes nothing in the diary."""
+    """`plan_request` and `plan_compute` in one go, without the worker (tests, benchmarks, the shell)."""
     now = now or timezone.now()
-    same_tenant_check(tenant)
-    plan_days_check(tenant, first_day, last_day, now)
+    with transaction.atomic():
+        plan = _plan_open(tenant=tenant, first_day=first_day, last_day=last_day, actor=actor, now=now)
+    return plan_compute(plan=plan, now=now, seconds=seconds)
+
+
+def plan_compute(
+    *, plan: AllocationPlan, now: datetime | None = None, seconds: float | None = None
+) -> AllocationPlan:
+    """Asks the solver to allocate the open visits that may be done in the plan's days (the most urgent
+    ALLOCATION_MAX_VISITS of them) across the active officers, within ALLOCATION_SOLVER_SECONDS, and stores
+    its proposal: the plan becomes a draft. Changes nothing in the diary.
+
+    Only a plan being planned is computed, so running this twice solves once. The solver runs outside any
+    transaction; the result is written under the plan's row lock. If it fails, the plan is marked failed
+    with the reason, for the plan page to show."""
+    now = now or timezone.now()
+    same_tenant_check(plan)
+    plan = AllocationPlan.objects.select_related("tenant").get(pk=plan.pk)
+    if plan.status != PlanStatus.PLANNING:
+        return plan
+    try:
+        return _plan_solve(plan, now, seconds)
+    except Exception as error:
+        logger.exception("Allocation plan %s could not be computed", plan.pk)
+        with transaction.atomic():
+            plan = AllocationPlan.objects.select_for_update().get(pk=plan.pk)
+            if plan.status == PlanStatus.PLANNING:
+                plan.status = PlanStatus.FAILED
+                plan.error = str(error)[:500] or type(error).__name__
+                plan.decided_at = now
+                plan.save(update_fields=["status", "error", "decided_at"])
+                _event(plan.tenant_id, "plan_failed", actor=None, now=now, plan=plan, reason=plan.error)
+        return plan
+
+
+def _plan_solve(plan: AllocationPlan, now: datetime, seconds: float | None) -> AllocationPlan:
+    tenant, first_day, last_day = plan.tenant, plan.first_day, plan.last_day
     candidates = list(
         InspectionVisit.objects.open()
         .filter(appointment_type__is_active=True)
@@ -239,29 +315,25 @@ def plan_create(
         left_out[visit.pk] = _("More open visits than one plan takes; plan again after accepting this one.")
     elapsed = round(clock.perf_counter() - began, 3)
     with transaction.atomic():
-        plan = AllocationPlan.objects.create(
-            tenant=tenant,
-            first_day=first_day,
-            last_day=last_day,
-            solver_seconds=elapsed,
-            unassigned=len(left_out),
-            left_out=[[visit_id, reason] for visit_id, reason in sorted(left_out.items())],
-            drives_home=drives_home,
-            created_by=actor,
-            created_at=now,
-        )
+        plan = AllocationPlan.objects.select_for_update().select_related("tenant").get(pk=plan.pk)
+        if plan.status != PlanStatus.PLANNING:  # another run got here first
+            return plan
+        plan.status = PlanStatus.DRAFT
+        plan.solver_seconds = elapsed
+        plan.unassigned = len(left_out)
+        plan.left_out = [[visit_id, reason] for visit_id, reason in sorted(left_out.items())]
+        plan.drives_home = drives_home
         for row in rows:
             row.plan = plan
             row.tenant = tenant
         PlannedVisit.objects.bulk_create(rows)
-        if clashing:
-            for officer_id, moment in {(row.officer_id, row.starts_at) for row in clashing}:
-                _retime(plan, officer_id, moment, now)
-            plan.save(update_fields=["drives_home"])
+        for officer_id, moment in {(row.officer_id, row.starts_at) for row in clashing}:
+            _retime(plan, officer_id, moment, now)
+        plan.save(update_fields=["status", "solver_seconds", "unassigned", "left_out", "drives_home"])
         _event(
             tenant.pk,
             "plan_created",
-            actor=actor,
+            actor=plan.created_by,
             now=now,
             plan=plan,
             after={
@@ -372,8 +444,17 @@ def _unassigned_reason(allocation: Allocation, key: object) -> str:
     return _("The officers who could do it have no time left on its days.")
 
 
+def _ready_check(plan: AllocationPlan) -> None:
+    """A plan still being planned, or that could not be planned, has nothing to act on yet."""
+    if plan.status == PlanStatus.PLANNING:
+        raise PlanError(_("This plan is still being planned. Wait until it is ready, then try again."))
+    if plan.status == PlanStatus.FAILED:
+        raise PlanError(_("This plan could not be made, so there is nothing to change. Make a new one."))
+
+
 def _locked_draft(plan: AllocationPlan) -> AllocationPlan:
     plan = AllocationPlan.objects.select_for_update().get(pk=plan.pk)
+    _ready_check(plan)
     if plan.status != PlanStatus.DRAFT:
         raise PlanError(_("This plan has been accepted or discarded already; make a new one."))
     return plan
@@ -590,6 +671,7 @@ def plan_accept(*, plan: AllocationPlan, actor: User | None, now: datetime | Non
         plan = AllocationPlan.objects.select_for_update().select_related("tenant").get(pk=plan.pk)
         if plan.status == PlanStatus.ACCEPTED:
             return _accepted(plan, again=True)
+        _ready_check(plan)
         if plan.status != PlanStatus.DRAFT:
             raise PlanError(_("This plan was discarded; make a new one."))
         _fresh_check(plan, now)
@@ -714,13 +796,15 @@ def _accepted(plan: AllocationPlan, *, again: bool) -> Accepted:
 
 @transaction.atomic
 def plan_discard(*, plan: AllocationPlan, actor: User | None, now: datetime | None = None) -> AllocationPlan:
-    """Drops a draft plan (kept, marked discarded, for its history); a discarded plan stays discarded."""
+    """Drops a plan not yet accepted (kept, marked discarded, for its history); a discarded plan stays
+    discarded. One still being planned may be dropped too (a worker that never comes leaves nothing stuck):
+    the worker then finds it no longer planning and writes nothing."""
     now = now or timezone.now()
     same_tenant_check(plan)
     plan = AllocationPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status == PlanStatus.DISCARDED:
         return plan
-    if plan.status != PlanStatus.DRAFT:
+    if plan.status == PlanStatus.ACCEPTED:
         raise PlanError(_("This plan has been accepted; it cannot be discarded."))
     plan.status = PlanStatus.DISCARDED
     plan.decided_at = now

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Officer, User
 from accounts.tenancy import TenantMismatch, same_tenant_check
+from bookings.availability.travel import travel_applies
 from bookings.contacts import ContactDetails
 from bookings.errors import BookingError, InvalidTransition, SlotUnavailable, TooManyHolds
 from bookings.models import (
@@ -189,8 +190,13 @@ def booking_confirm(
     actor: User | None = None,
     now: datetime | None = None,
     idempotency_key: str = "",
+    point: Point | None = None,
 ) -> Booking:
     """Turns a hold into a confirmed booking. A lapsed hold is re-placed if its slot is still free.
+
+    `point` is where a visit at the customer's address happens when the hold was made without one (the
+    customer gave the place only with their details): the hold is placed again there, so the officer can
+    travel to it (SlotUnavailable if nobody can), and the booking keeps it.
 
     The booking keeps `contact` (default: the customer's record as it stands) as the details it was made
     with; its messages and one-time codes go there. Queues the confirmation (for a booking that follows up
@@ -214,6 +220,7 @@ def booking_confirm(
         case_reference=case_reference,
         case_kind=case_kind,
         **({"follow_up_of": follow_up_of.pk} if follow_up_of else {}),
+        **({"point": [point.latitude, point.longitude]} if point is not None else {}),
     )
     try:
         with transaction.atomic():
@@ -230,6 +237,7 @@ def booking_confirm(
                 follow_up_of=follow_up_of,
                 actor=actor,
                 now=now,
+                point=point,
             )
     except IntegrityError:
         # A concurrent request recorded this key first: its result, or a conflict if it asked otherwise.
@@ -252,6 +260,7 @@ def _confirm(
     follow_up_of: Booking | None,
     actor: User | None,
     now: datetime,
+    point: Point | None = None,
 ) -> Booking:
     booking = booking_locked(booking)
     # Under the booking's lock, so a concurrent copy of this request waits, then finds the first one's key.
@@ -268,6 +277,17 @@ def _confirm(
             raise unavailable(booking.appointment_type, booking.starts_at, now, gone=True) from error
     elif booking.status != BookingStatus.HELD:
         raise InvalidTransition(_("This booking can no longer be confirmed."))
+    if point is not None and booking.latitude is None and travel_applies(booking.appointment_type, point):
+        booking.latitude, booking.longitude = point.latitude, point.longitude
+        try:
+            with transaction.atomic():
+                assignments_release(booking)
+                place(booking, booking.starts_at, now=now)
+        except PLACEMENT_CONFLICTS as error:
+            reraise_unless_conflict(error)
+            raise unavailable(
+                booking.appointment_type, booking.starts_at, now, ignore=[booking.pk], point=point
+            ) from error
     before = booking_snapshot(booking)
     booking.status = BookingStatus.CONFIRMED
     booking.hold_expires_at = None
@@ -305,6 +325,7 @@ def booking_confirm_from_portal(
     case_kind: str = "",
     idempotency_key: str = "",
     now: datetime | None = None,
+    point: Point | None = None,
 ) -> Booking:
     """The portal's details step in one transaction: the customer these details name (found, or created;
     an existing customer is never changed) and the hold confirmed with the details as given. The case (from
@@ -334,6 +355,7 @@ def booking_confirm_from_portal(
             case_kind=case_kind,
             now=now,
             idempotency_key=idempotency_key,
+            point=point,
         )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -21,6 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import Officer, Role, Skill
 from accounts.permissions import role_required
@@ -31,8 +33,8 @@ from bookings.services.allocation_plans import (
     PlanError,
     plan_accept,
     plan_adjust,
-    plan_create,
     plan_discard,
+    plan_request,
     visit_create,
     visit_update,
     visit_withdraw,
@@ -268,7 +270,7 @@ def allocation_plan_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _start_page(request, form, 422)
     try:
-        plan = plan_create(
+        plan = plan_request(
             tenant=request.tenant,
             first_day=form.cleaned_data["first_day"],
             last_day=form.cleaned_data["last_day"],
@@ -277,7 +279,8 @@ def allocation_plan_new(request: HttpRequest) -> HttpResponse:
     except PlanError as error:
         form.add_error(None, error.message)
         return _start_page(request, form, 422)
-    return HttpResponseRedirect(reverse("bookings:allocation-plan", args=[plan.pk]))
+    # 303: the browser fetches the plan page, which shows it being planned until the worker is done.
+    return HttpResponseRedirect(reverse("bookings:allocation-plan", args=[plan.pk]), status=303)
 
 
 @dataclass
@@ -325,6 +328,7 @@ class OfficerPlan:
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 @role_required(*ALLOCATION_ROLES)
 def allocation_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = access_plan(plan_id)
@@ -408,9 +412,14 @@ def _plan_page(
         "accepted": accepted,
         "again": again,
         "draft": plan.status == PlanStatus.DRAFT,
+        "planning": plan.status == PlanStatus.PLANNING,
+        "solver_seconds": round(settings.ALLOCATION_SOLVER_SECONDS),
         "failed": [r for r in rows if r.result == "failed"],
     }
-    return render(request, "bookings/staff/allocation/plan.html", context, status=status)
+    template = "bookings/staff/allocation/plan.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#plan"
+    return render(request, template, context, status=status)
 
 
 urls = [

@@ -261,6 +261,14 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
             )
         if form.is_valid():
             case_reference, case_kind = _case_of(case_token, request)
+            # Times chosen before saying where the visit is were not checked for travel: the place given
+            # now is, when the geocoder knows it (otherwise the visit is booked as chosen, unchecked).
+            found = (
+                place_of(form.cleaned_data["postcode"], tenant_id=request.tenant.pk)
+                if booking.latitude is None
+                and appointment_type.location_mode == LocationMode.CUSTOMER_ADDRESS
+                else None
+            )
             try:
                 booking_confirm_from_portal(
                     booking=booking,
@@ -271,6 +279,7 @@ def booking_details(request: HttpRequest, reference: str) -> HttpResponse:
                     case_reference=case_reference,
                     case_kind=case_kind,
                     idempotency_key=f"portal-confirm:{confirm_key}",
+                    point=found.point if found else None,
                 )
             except IdempotencyConflict as error:
                 form.add_error(None, error.message)

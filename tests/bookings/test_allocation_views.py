@@ -5,6 +5,7 @@ another tenant's ids and too many plans answered cleanly."""
 from __future__ import annotations
 
 from datetime import time, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -13,7 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from accounts.models import Role
-from bookings.models import AllocationPlan, Booking, InspectionVisit, PlannedVisit, PlanStatus, VisitStatus
+from bookings import tasks
+from bookings.models import (
+    AllocationEvent,
+    AllocationPlan,
+    Booking,
+    InspectionVisit,
+    PlannedVisit,
+    PlanStatus,
+    VisitStatus,
+)
 from integrations.geocoding import normalise_key
 from integrations.models import GazetteerEntry
 from scheduling.models import WorkingPattern
@@ -61,6 +71,24 @@ def world(tenant, frozen):
 @pytest.fixture
 def manager(world, member_of, client_for):
     return client_for(world["tenant"], member_of(world["tenant"], Role.MANAGER))
+
+
+@pytest.fixture
+def propose(manager, django_capture_on_commit_callbacks):
+    """Asks for a plan as a scheduler does, and lets the worker compute it once the request has committed
+    (the task runs in this process, as a worker would run it next)."""
+
+    def run_here(*, kwargs: dict, **options: object) -> object:
+        return tasks.allocation_plan_compute.apply(kwargs=kwargs)
+
+    def post(form: dict):
+        with (
+            mock.patch.object(tasks.allocation_plan_compute, "apply_async", side_effect=run_here),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            return manager.post("/staff/allocation/new/", form)
+
+    return post
 
 
 PAGES = ["/staff/visits/", "/staff/visits/new/", "/staff/allocation/"]
@@ -131,10 +159,10 @@ def test_the_visit_list_filters_by_status_and_due_date(world, manager) -> None:
     assert manager.get("/staff/visits/?status=nonsense&due=xyz&page=x").status_code == 200
 
 
-def test_a_plan_is_proposed_previewed_adjusted_and_accepted_once(world, manager) -> None:
+def test_a_plan_is_proposed_previewed_adjusted_and_accepted_once(world, manager, propose) -> None:
     visits = [visit(world, n) for n in range(1, 5)]
-    response = manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY})
-    assert response.status_code == 302
+    response = propose({"first_day": MONDAY, "last_day": FRIDAY})
+    assert response.status_code == 303
     with scope(tenant=world["tenant"]):
         plan = AllocationPlan.objects.get()
     page = manager.get(response.url)
@@ -226,7 +254,7 @@ def test_bad_actions_and_another_tenants_ids(world, manager, other_tenant) -> No
 def test_proposing_plans_is_rate_limited(world, manager, settings) -> None:
     settings.ALLOCATION_PLAN_RATE = "1/h"
     assert (
-        manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY}).status_code == 302
+        manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY}).status_code == 303
     )
     response = manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY})
     assert response.status_code == 429 and "Retry-After" in response
@@ -255,15 +283,85 @@ def test_a_programme_is_imported_from_csv_all_or_nothing(world, manager) -> None
     assert (added.premises, added.duration_minutes, added.priority) == ("Cafe", 45, 30)
 
 
-def test_the_plan_page_reads_a_fixed_number_of_queries(world, manager) -> None:
+def test_the_plan_page_reads_a_fixed_number_of_queries(world, manager, propose) -> None:
     counts = []
     for numbers in (range(1, 3), range(3, 11)):
         for n in numbers:
             visit(world, n)
-        response = manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY})
+        response = propose({"first_day": MONDAY, "last_day": FRIDAY})
         manager.get(response.url)  # the session and membership are read once warm
         with CaptureQueriesContext(connection) as queries:
             page = manager.get(response.url)
         assert page.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_plan_is_computed_by_the_worker_once_and_refuses_actions_until_then(
+    world, manager, django_capture_on_commit_callbacks
+) -> None:
+    first = visit(world, 1)
+    with (
+        mock.patch.object(tasks.allocation_plan_compute, "apply_async") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY})
+    assert response.status_code == 303
+    with scope(tenant=world["tenant"]):
+        plan = AllocationPlan.objects.get()
+    assert response.url == f"/staff/allocation/{plan.pk}/"
+    assert send.call_args.kwargs["kwargs"] == {"tenant_id": world["tenant"].pk, "plan_id": plan.pk}
+    assert plan.status == PlanStatus.PLANNING
+
+    page = manager.get(response.url)
+    assert b"Planning" in page.content and b'hx-trigger="every 2s"' in page.content
+    assert first.premises.encode() not in page.content
+    partial = manager.get(response.url, headers={"HX-Request": "true"})
+    assert b'id="plan"' in partial.content and b"<html" not in partial.content
+    assert "HX-Request" in partial["Vary"]
+    for action in ({"action": "accept"}, {"action": "remove", "visit": first.pk}):
+        refused = manager.post(response.url, action)
+        assert refused.status_code == 409 and b"still being planned" in refused.content
+    with scope(tenant=world["tenant"]):
+        assert AllocationPlan.objects.get().status == PlanStatus.PLANNING
+
+    task_kwargs = send.call_args.kwargs["kwargs"]
+    assert tasks.allocation_plan_compute.apply(kwargs=task_kwargs).get() == PlanStatus.DRAFT
+    assert tasks.allocation_plan_compute.apply(kwargs=task_kwargs).get() == "skipped"
+    with scope(tenant=world["tenant"]):
+        assert PlannedVisit.objects.filter(plan=plan).count() == 1
+        assert AllocationEvent.objects.filter(plan=plan, action="plan_created").count() == 1
+    ready = manager.get(response.url, headers={"HX-Request": "true"})
+    assert first.premises.encode() in ready.content
+    assert b"Planning" not in ready.content and b"every 2s" not in ready.content
+
+    # A plan still being planned can be dropped (say the worker never comes); the worker then skips it.
+    with (
+        mock.patch.object(tasks.allocation_plan_compute, "apply_async") as send,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        second = manager.post("/staff/allocation/new/", {"first_day": MONDAY, "last_day": FRIDAY})
+    assert manager.post(second.url, {"action": "discard"}).status_code == 302
+    assert tasks.allocation_plan_compute.apply(kwargs=send.call_args.kwargs["kwargs"]).get() == "skipped"
+    with scope(tenant=world["tenant"]):
+        assert AllocationPlan.objects.get(pk=send.call_args.kwargs["kwargs"]["plan_id"]).status == "discarded"
+        assert not PlannedVisit.objects.filter(plan_id=send.call_args.kwargs["kwargs"]["plan_id"]).exists()
+
+
+def test_a_plan_the_solver_fails_on_says_so_and_is_not_a_500(world, manager, propose) -> None:
+    visit(world, 1)
+    with mock.patch(
+        "bookings.services.allocation_plans.solve", side_effect=RuntimeError("The solver gave up.")
+    ):
+        response = propose({"first_day": MONDAY, "last_day": FRIDAY})
+    with scope(tenant=world["tenant"]):
+        plan = AllocationPlan.objects.get()
+    assert plan.status == PlanStatus.FAILED and plan.error == "The solver gave up."
+    page = manager.get(response.url)
+    assert (
+        page.status_code == 200
+        and b"could not be made" in page.content
+        and b"The solver gave up." in page.content
+    )
+    refused = manager.post(response.url, {"action": "accept"})
+    assert refused.status_code == 409 and b"Make a new one" in refused.content

@@ -384,6 +384,37 @@ def test_portal_asks_the_postcode_shows_recommended_times_and_the_booking_keeps_
 
 
 @pytest.mark.usefixtures("frozen", "gazetteer")
+@pytest.mark.parametrize(("where", "confirmed"), [("NEAR", True), ("FAR", False)])
+def test_a_time_chosen_without_a_postcode_is_checked_for_travel_when_the_details_name_the_place(
+    tenant, client_for, where, confirmed
+) -> None:
+    # The officer's day starts at nine at the office; the customer skipped the postcode and took 09:30.
+    point = {"NEAR": NEAR, "FAR": FAR}[where]
+    with scope(tenant=tenant):
+        GazetteerEntry.objects.create(
+            tenant=tenant, key="nt22bb", label="NT2 2BB", latitude=point.latitude, longitude=point.longitude
+        )
+    client = client_for(tenant)
+    held = client.post("/services/visit/hold/", {"start": at(MONDAY, 9, 30).isoformat()})
+    assert held.status_code == 302
+    details = client.get(held.url).content.decode()
+    submission = re.search(r'name="submission" value="([0-9a-f]+)"', details).group(1)
+    done = client.post(held.url, {**DETAILS, "postcode": "NT2 2BB", "submission": submission})
+    with scope(tenant=tenant):
+        booking = Booking.objects.get()
+        assert BookingAssignment.objects.filter(booking=booking, is_active=True).count() == 1
+    if confirmed:  # a kilometre from the office: reachable by 09:30
+        assert done.status_code == 303
+        assert booking.status == BookingStatus.CONFIRMED
+        assert (booking.latitude, booking.longitude) == (NEAR.latitude, NEAR.longitude)
+    else:  # thirty kilometres: not by 09:30, so the hold stays as it was and other times are offered
+        assert done.status_code == 409
+        assert "no longer available" in done.content.decode()
+        assert booking.status == BookingStatus.HELD
+        assert booking.latitude is None and booking.customer_id is None
+
+
+@pytest.mark.usefixtures("frozen", "gazetteer")
 @pytest.mark.parametrize(
     ("postcode", "says"),
     [
