@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scheduling.routing.problem import Problem, Stop, Vehicle
+from scheduling.routing.solver import can_serve
 
 Snap = Callable[[Stop, int], int]  # the first start of service on the stop's grid at or after the time given
 
@@ -139,7 +140,7 @@ def on_grid(
         best: tuple[int, int, Fitted] | None = None
         for v, current in fitted.items():
             vehicle = problem.vehicles[v]
-            if not stop.skills <= vehicle.skills or not meets(stop, vehicle):
+            if not can_serve(vehicle, stop) or not meets(stop, vehicle):
                 continue
             order = [c.stop for c in current.calls]
             before = _metres(current)

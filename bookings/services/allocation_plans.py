@@ -40,7 +40,7 @@ from bookings.models import (
 )
 from bookings.planning.problem import Allocation, allocation_problem, visit_key
 from bookings.planning.timing import fit, meets, on_grid
-from scheduling.routing.problem import Solution, Vehicle
+from scheduling.routing.problem import Point, Solution, Vehicle
 from scheduling.routing.solver import solve
 
 from .customers import customer_find_or_create
@@ -752,9 +752,8 @@ def _book(
         apply_notice=False,
         location=visit.address,
         notes=visit.notes,
+        point=Point(visit.latitude, visit.longitude),
     )
-    booking.latitude, booking.longitude = visit.latitude, visit.longitude
-    booking.save(update_fields=["latitude", "longitude"])
     booking_event_record(
         booking, "allocated", actor=actor, now=now, after={"plan": row.plan_id, "premises": visit.premises}
     )

@@ -372,9 +372,11 @@ def booking_create(
     officer_ids: Collection[int] | None = None,
     apply_notice: bool = True,
     contact: ContactDetails | None = None,
+    point: Point | None = None,
     **details: Any,
 ) -> Booking:
-    """Books in one step (staff, API): hold and confirm in one transaction."""
+    """Books in one step (staff, API): hold and confirm in one transaction. `point`: where a visit at the
+    customer's address happens (checked for travel and kept, as for a hold)."""
     now = now or timezone.now()
     _tenant_check(appointment_type, customer, officer_ids=officer_ids)
     idempotency = idempotency_for(
@@ -389,6 +391,7 @@ def booking_create(
         apply_notice=apply_notice,
         contact=contact.as_dict() if contact else None,
         details=details,
+        **({"point": [point.latitude, point.longitude]} if point is not None else {}),
     )
     if replay := replayed(idempotency, now=now):
         return replay
@@ -403,6 +406,7 @@ def booking_create(
                 priority=priority,
                 officer_ids=officer_ids,
                 apply_notice=apply_notice,
+                point=point,
             )
             booking = booking_confirm(
                 booking=booking, customer=customer, contact=contact, actor=actor, now=now, **details
